@@ -1,0 +1,247 @@
+"""Belief profiles: what one respondent (or, later, an organisation) answered.
+
+A profile is YAML or JSON::
+
+    name: Ada
+    kind: individual
+    answers:
+      safety-sabotage: 2          # agree7: 1 (strongly disagree) .. 7 (strongly agree)
+      world-short-timelines: 0.6  # probability: 0 .. 1
+      scaling-improves: unsure    # "unsure" (or an empty value) counts as no answer
+    overrides:
+      evals: {neglectedness: Medium, reason: "Few teams test for sabotage"}
+    notes: free text
+
+:func:`load_profile` checks everything against the crux library and reports every problem
+at once; :func:`parse_profile` does the same for data already in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from cruxfit.cruxes.errors import InputError, Problems, did_you_mean, one_of
+from cruxfit.cruxes.library import DIMENSIONS, LEVELS, Library
+from cruxfit.cruxes.loading import decode_text, parse_document, read_text
+
+KINDS = ("individual", "organisation")
+PROFILE_KEYS = ("name", "kind", "answers", "notes", "overrides")
+UNSURE = "unsure"
+MAX_NAME = 200
+MAX_NOTES = 20_000
+MAX_REASON = 2_000
+
+
+@dataclass(frozen=True)
+class Override:
+    slug: str
+    ratings: Mapping[str, str]
+    reason: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    kind: str
+    answers: Mapping[str, float]
+    unsure: tuple[str, ...] = ()
+    notes: str | None = None
+    overrides: Mapping[str, Override] = field(default_factory=dict)
+    source: str = "<memory>"
+    sha256: str = ""
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain data that :func:`parse_profile` reads back into an equal profile."""
+        data: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        answers: dict[str, Any] = {k: v for k, v in self.answers.items()}
+        answers.update({k: UNSURE for k in self.unsure})
+        data["answers"] = answers
+        if self.overrides:
+            data["overrides"] = {
+                slug: {**o.ratings, "reason": o.reason} for slug, o in self.overrides.items()
+            }
+        if self.notes:
+            data["notes"] = self.notes
+        return data
+
+
+def load_profile(path: str | Path, library: Library) -> Profile:
+    """Read and validate a profile file."""
+    text = read_text(path)
+    return parse_profile_text(text, str(path), library, suffix=Path(path).suffix)
+
+
+def parse_profile_bytes(raw: bytes, name: str, library: Library, suffix: str = ".yaml") -> Profile:
+    return parse_profile_text(decode_text(raw, name), name, library, suffix=suffix)
+
+
+def parse_profile_text(text: str, name: str, library: Library, *, suffix: str = ".yaml") -> Profile:
+    data = parse_document(text, name, suffix=suffix)
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return parse_profile(data, library, source=name, sha256=sha)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _describe(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float) and math.isnan(v):
+        return "NaN"
+    if isinstance(v, str):
+        return f'"{v[:40]}"'
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "a mapping"
+    return repr(v)
+
+
+def check_answer(scale: str, value: Any) -> tuple[float | None, str | None]:
+    """Return (value, None) for a valid answer, (None, None) for unsure, (None, message) otherwise."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == UNSURE):
+        return None, None
+    if scale == "agree7":
+        allowed = 'a whole number from 1 (strongly disagree) to 7 (strongly agree), or "unsure"'
+        if _is_number(value) and math.isfinite(value) and float(value).is_integer() and 1 <= value <= 7:
+            return float(int(value)), None
+        if _is_number(value) and math.isfinite(value) and float(value).is_integer():
+            return None, f"{int(value)} is off the 1-7 scale; allowed: {allowed}"
+        return None, f"{_describe(value)} is not allowed; allowed: {allowed}"
+    allowed = 'a probability from 0 to 1 (for example 0.3), or "unsure"'
+    if _is_number(value) and not math.isfinite(value):
+        return None, f"{_describe(value)} is not a probability; allowed: {allowed}"
+    if _is_number(value) and 0 <= value <= 1:
+        return float(value), None
+    if _is_number(value):
+        return None, f"{value:g} is outside 0 to 1; allowed: {allowed}"
+    return None, f"{_describe(value)} is not allowed; allowed: {allowed}"
+
+
+def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha256: str = "") -> Profile:
+    """Validate plain data as a profile; raise InputError listing every problem."""
+    problems = Problems(source)
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else _describe(data)
+        problems.add("(top level)", f"must be a mapping with name, kind and answers, not {kind}")
+        problems.raise_if_any()
+    for key in data:
+        if key not in PROFILE_KEYS:
+            hint = did_you_mean(key, PROFILE_KEYS)
+            extra = ""
+            if not hint and key == "respondents":
+                extra = " (organisation profiles with respondents are not supported yet)"
+            problems.add(str(key), f"is not a profile key{hint}{extra}; allowed: {one_of(PROFILE_KEYS)}")
+
+    name = data.get("name")
+    if name is None:
+        problems.add("name", "is missing; give the respondent's or organisation's name as text")
+    elif not isinstance(name, (str, int, float)) or isinstance(name, bool) or not str(name).strip():
+        problems.add("name", f"must be non-empty text, not {_describe(name)}")
+        name = None
+    elif len(str(name)) > MAX_NAME:
+        problems.add("name", f"is {len(str(name))} characters long; the limit is {MAX_NAME}")
+        name = None
+
+    kind = data.get("kind", "individual")
+    if kind not in KINDS:
+        problems.add("kind", f"{_describe(kind)} is not allowed{did_you_mean(str(kind), KINDS)}; allowed: {one_of(KINDS)}")
+    elif kind == "organisation":
+        problems.add("kind", '"organisation" profiles are not supported yet; use kind: individual')
+
+    notes = data.get("notes")
+    if notes is not None and not isinstance(notes, str):
+        problems.add("notes", f"must be text, not {_describe(notes)}")
+        notes = None
+    elif notes is not None and len(notes) > MAX_NOTES:
+        problems.add("notes", f"is {len(notes)} characters long; the limit is {MAX_NOTES}")
+
+    answers: dict[str, float] = {}
+    unsure: list[str] = []
+    raw_answers = data.get("answers")
+    statements = {s.id: s for s in library.statements}
+    if raw_answers is None:
+        problems.add("answers", "is missing; give a mapping from statement id to answer (see `cruxfit template`)")
+    elif not isinstance(raw_answers, dict):
+        problems.add("answers", f"must be a mapping from statement id to answer, not {_describe(raw_answers)}")
+    else:
+        for sid, value in raw_answers.items():
+            key = f"answers.{sid}"
+            if sid not in statements:
+                problems.add(key, f"is not a statement id{did_you_mean(str(sid), statements)}; `cruxfit questions` lists them")
+                continue
+            checked, message = check_answer(statements[sid].scale, value)
+            if message:
+                problems.add(key, message)
+            elif checked is None:
+                unsure.append(sid)
+            else:
+                answers[sid] = checked
+
+    overrides: dict[str, Override] = {}
+    raw_over = data.get("overrides")
+    if raw_over is not None:
+        if not isinstance(raw_over, dict):
+            problems.add("overrides", f"must be a mapping from approach slug to ratings, not {_describe(raw_over)}")
+        else:
+            slugs = [a.slug for a in library.ranked]
+            unranked = {a.slug for a in library.unranked}
+            for slug, spec in raw_over.items():
+                key = f"overrides.{slug}"
+                if slug in unranked:
+                    problems.add(key, f'"{slug}" is not ranked, so its ratings cannot be overridden')
+                    continue
+                if slug not in slugs:
+                    problems.add(key, f"is not an approach{did_you_mean(str(slug), slugs)}; allowed: {one_of(slugs)}")
+                    continue
+                if not isinstance(spec, dict):
+                    problems.add(key, f"must be a mapping of rating dimension to level plus a reason, not {_describe(spec)}")
+                    continue
+                ratings: dict[str, str] = {}
+                for dim, level in spec.items():
+                    if dim == "reason":
+                        continue
+                    if dim not in DIMENSIONS:
+                        problems.add(f"{key}.{dim}", f"is not a rating dimension{did_you_mean(str(dim), DIMENSIONS)}; allowed: {one_of(DIMENSIONS)} and reason")
+                    elif level not in LEVELS:
+                        problems.add(f"{key}.{dim}", f"{_describe(level)} is off the rating scale{did_you_mean(str(level), LEVELS)}; allowed: {one_of(LEVELS)}")
+                    else:
+                        ratings[dim] = level
+                reason = spec.get("reason")
+                if not isinstance(reason, str) or not reason.strip():
+                    problems.add(f"{key}.reason", "is missing; every override needs a stated reason (text)")
+                elif len(reason) > MAX_REASON:
+                    problems.add(f"{key}.reason", f"is {len(reason)} characters long; the limit is {MAX_REASON}")
+                if not ratings and not any(d not in DIMENSIONS and d != "reason" for d in spec):
+                    problems.add(key, f"overrides nothing; name at least one of {one_of(DIMENSIONS)}")
+                if ratings and isinstance(reason, str) and reason.strip():
+                    overrides[slug] = Override(slug, ratings, reason.strip())
+
+    problems.raise_if_any()
+    # Keep answers in library order so that hashes and reports do not depend on file order.
+    order = {sid: i for i, sid in enumerate(statements)}
+    return Profile(
+        name=str(name).strip(),
+        kind=str(kind),
+        answers=dict(sorted(answers.items(), key=lambda kv: order[kv[0]])),
+        unsure=tuple(sorted(unsure, key=order.__getitem__)),
+        notes=notes,
+        overrides=overrides,
+        source=source,
+        sha256=sha256,
+    )
+
+
+def profile_problems(path: str | Path, library: Library) -> list:
+    """All problems of one file (empty when it is valid)."""
+    try:
+        load_profile(path, library)
+    except InputError as exc:
+        return exc.problems
+    return []

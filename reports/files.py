@@ -1,0 +1,88 @@
+"""Writing output files safely.
+
+Every output is written to a temporary file in the target folder and renamed into place, so
+a crash, Ctrl-C or kill leaves either the previous file or none, never half of one. Output
+names derived from profile names are reduced to a safe subset of characters and can never
+leave the folder they are meant for.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from cruxfit.cruxes.errors import CruxfitError, InputError, Problem
+
+
+class OutputError(CruxfitError):
+    """An output location cannot be written."""
+
+    exit_code = 1
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def safe_stem(name: str, default: str = "report", max_len: int = 80) -> str:
+    """A file-name stem from free text: ASCII letters, digits, '-', '_' and '.' only.
+
+    Path separators, '..', control characters and leading dots cannot survive, so the stem
+    names a file inside whatever folder it is joined to.
+    """
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    text = _UNSAFE.sub("-", text).strip("-._")
+    text = re.sub(r"-{2,}", "-", text).lower()[:max_len].strip("-._")
+    if not text or text in _RESERVED:
+        return default
+    return text
+
+
+def _check_parent(path: Path) -> None:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"{parent}: the output folder does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"{parent}: the output location is not a folder")
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name")
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write bytes to path atomically (temporary file beside it, then rename)."""
+    path = Path(path)
+    _check_parent(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
+
+
+def write_atomic_text(path: str | os.PathLike[str], text: str) -> None:
+    write_atomic(path, text.encode("utf-8"))
+
+
+def write_new_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write text atomically, refusing to replace an existing file."""
+    if Path(path).exists():
+        raise InputError([Problem(str(path), "", "already exists; choose another name or remove it")])
+    write_atomic_text(path, text)
