@@ -45,6 +45,9 @@ def handle_errors(func):
         except CruxfitError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; no output was written.", err=True)
+            sys.exit(130)
 
     return wrapper
 
@@ -205,6 +208,119 @@ def schema(ctx: click.Context) -> None:
     from cruxfit.cruxes.schema import profile_schema
 
     click.echo(json.dumps(profile_schema(_library(ctx), cruxfit_version()), indent=2, ensure_ascii=False))
+
+
+FORMATS = ("pdf", "html", "json")
+AUDIENCES = ("individual", "advisor", "grantmaker")
+
+
+def _say(quiet: bool):
+    def say(message: str) -> None:
+        if not quiet:
+            click.echo(message, err=True)
+
+    return say
+
+
+def _example_profile_path() -> Path:
+    import importlib.resources
+
+    return Path(str(importlib.resources.files("cruxfit.data").joinpath("example.yaml")))
+
+
+def _load_profile_arg(lib, profile: Path | None):
+    from cruxfit.models.profile import load_profile
+
+    path = profile if profile is not None else _example_profile_path()
+    return load_profile(path, lib), path
+
+
+def _default_output(name: str, fmt: str) -> Path:
+    from cruxfit.reports.files import safe_stem
+
+    return Path(f"{safe_stem(name)}.{fmt}")
+
+
+def _warn_if_cold(say) -> None:
+    from cruxfit.models.inference import compile_dir_is_warm
+
+    if not compile_dir_is_warm():
+        say("First run on this machine: compiling the model to C (about 20-40 s, once); "
+            "later runs take a few seconds.")
+
+
+def render_output(result: dict, fmt: str, audience: str) -> bytes:
+    """The bytes of a report in one format, from the analysis result."""
+    if fmt == "json":
+        from cruxfit.reports.jsonout import to_json
+
+        return to_json(result).encode("utf-8")
+    from cruxfit.reports.render import render_html, render_pdf
+
+    if fmt == "html":
+        return render_html(result, audience=audience).encode("utf-8")
+    return render_pdf(result, audience=audience)
+
+
+@main.command()
+@click.argument("profile", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output file ('-' for standard output). Default: the profile's name, made "
+                   "safe for a file name, in the current folder.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="pdf", show_default=True,
+              help="Report format.")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="individual", show_default=True,
+              help="Emphasis of the report; never changes a number.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
+              help="Random seed; the same seed gives the same numbers.")
+@click.option("--allow-unconverged", is_flag=True,
+              help="Exit 0 even when sampling did not converge (the verdict stays 'inconclusive').")
+@click.option("--save-posterior", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the posterior (ArviZ InferenceData, NetCDF) to this file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@click.pass_context
+@handle_errors
+def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_posterior, quiet):
+    """Analyse a profile and write the report (PDF by default; also HTML or JSON).
+
+    With no PROFILE, the bundled example profile is used. Exit status: 0 done, 2 bad input,
+    3 sampling did not converge (the report says 'inconclusive'), 1 anything else.
+    """
+    say = _say(quiet)
+    lib = _library(ctx)
+    prof, path = _load_profile_arg(lib, profile)
+    if output is None:
+        output = _default_output(prof.name, fmt)
+    to_stdout = str(output) == "-"
+    if not to_stdout:
+        from cruxfit.reports.files import check_output_path
+
+        check_output_path(output)
+    say(f"Analysing {prof.name} ({len(prof.answers)} of {len(lib.statements)} statements answered, seed {seed})...")
+    _warn_if_cold(say)
+    from cruxfit.models.run import run_analysis
+
+    result, analysis = run_analysis(lib, prof, seed, say=say)
+    data = render_output(result, fmt, audience)
+    if to_stdout:
+        click.echo(data.decode("utf-8") if fmt != "pdf" else data, nl=False)
+    else:
+        from cruxfit.reports.files import write_atomic
+
+        write_atomic(output, data)
+    if save_posterior is not None:
+        from cruxfit.models.run import save_posterior as _save
+
+        _save(analysis, save_posterior)
+    verdict = result["verdict"]
+    if not to_stdout:
+        say(f"Wrote {output}: {verdict['label']} (AI-assisted alignment ranks first with "
+            f"probability {verdict['p_best']:.0%}, top three {verdict['p_top3']:.0%}).")
+    if not verdict["converged"]:
+        click.echo("Warning: sampling did not converge; no verdict is given. "
+                   + "; ".join(result["diagnostics"]["reasons"]), err=True)
+        if not allow_unconverged:
+            sys.exit(EXIT_INCONCLUSIVE)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,6 +69,14 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# Dates and times are plain text in cruxfit files: an implicit timestamp such as 2020-13-45
+# would otherwise raise a bare ValueError, and a valid one would become a date object.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _yaml_problem(path: str, exc: yaml.YAMLError) -> Problem:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -127,6 +135,8 @@ def parse_document(text: str, name: str, *, suffix: str = ".yaml") -> Any:
         raise InputError([_yaml_problem(name, exc)]) from None
     except RecursionError:
         raise InputError([Problem(name, "", "is nested too deeply")]) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of more than 4300 digits
+        raise InputError([Problem(name, "", f"not valid YAML: {exc}")]) from None
 
 
 def _parse_json(text: str, name: str) -> Any:

@@ -64,7 +64,7 @@ class Profile:
             data["overrides"] = {
                 slug: {**o.ratings, "reason": o.reason} for slug, o in self.overrides.items()
             }
-        if self.notes:
+        if self.notes is not None:
             data["notes"] = self.notes
         return data
 
@@ -90,6 +90,8 @@ def _is_number(v: Any) -> bool:
 
 
 def _describe(v: Any) -> str:
+    if v is None:
+        return "an empty value"
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, float) and math.isnan(v):
@@ -107,26 +109,37 @@ def check_answer(scale: str, value: Any) -> tuple[float | None, str | None]:
     """Return (value, None) for a valid answer, (None, None) for unsure, (None, message) otherwise."""
     if value is None or (isinstance(value, str) and value.strip().lower() == UNSURE):
         return None, None
+    # Python ints may be too large for a float, so whole numbers are checked without float().
+    whole = isinstance(value, int) or (_is_number(value) and math.isfinite(value) and value.is_integer())
     if scale == "agree7":
         allowed = 'a whole number from 1 (strongly disagree) to 7 (strongly agree), or "unsure"'
-        if _is_number(value) and math.isfinite(value) and float(value).is_integer() and 1 <= value <= 7:
+        if _is_number(value) and whole and 1 <= value <= 7:
             return float(int(value)), None
-        if _is_number(value) and math.isfinite(value) and float(value).is_integer():
-            return None, f"{int(value)} is off the 1-7 scale; allowed: {allowed}"
+        if _is_number(value) and whole:
+            return None, f"{_number(int(value))} is off the 1-7 scale; allowed: {allowed}"
         return None, f"{_describe(value)} is not allowed; allowed: {allowed}"
     allowed = 'a probability from 0 to 1 (for example 0.3), or "unsure"'
-    if _is_number(value) and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None, f"{_describe(value)} is not a probability; allowed: {allowed}"
     if _is_number(value) and 0 <= value <= 1:
         return float(value), None
     if _is_number(value):
-        return None, f"{value:g} is outside 0 to 1; allowed: {allowed}"
+        return None, f"{_number(value)} is outside 0 to 1; allowed: {allowed}"
     return None, f"{_describe(value)} is not allowed; allowed: {allowed}"
+
+
+def _number(value: int | float) -> str:
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return f"a {len(str(abs(value)))}-digit number"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha256: str = "") -> Profile:
     """Validate plain data as a profile; raise InputError listing every problem."""
     problems = Problems(source)
+    if data is None:  # a file holding only comments
+        problems.add("", "is empty")
+        problems.raise_if_any()
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else _describe(data)
         problems.add("(top level)", f"must be a mapping with name, kind and answers, not {kind}")
@@ -218,7 +231,7 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
                     problems.add(f"{key}.reason", "is missing; every override needs a stated reason (text)")
                 elif len(reason) > MAX_REASON:
                     problems.add(f"{key}.reason", f"is {len(reason)} characters long; the limit is {MAX_REASON}")
-                if not ratings and not any(d not in DIMENSIONS and d != "reason" for d in spec):
+                if not any(d != "reason" for d in spec):
                     problems.add(key, f"overrides nothing; name at least one of {one_of(DIMENSIONS)}")
                 if ratings and isinstance(reason, str) and reason.strip():
                     overrides[slug] = Override(slug, ratings, reason.strip())

@@ -86,3 +86,14 @@ def write_new_text(path: str | os.PathLike[str], text: str) -> None:
     if Path(path).exists():
         raise InputError([Problem(str(path), "", "already exists; choose another name or remove it")])
     write_atomic_text(path, text)
+
+
+def check_output_path(path: str | os.PathLike[str]) -> None:
+    """Fail early, before any expensive work, if path cannot be written."""
+    path = Path(path)
+    _check_parent(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{parent}: the output folder is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"{path}: the existing file is not writable")

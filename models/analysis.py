@@ -1,0 +1,363 @@
+"""From a profile to every number a report shows.
+
+:func:`analyse` samples the credences, draws the uncertain ratings, evaluates the value
+model on every draw and summarises: approach values and ranks, the verdict on AI-assisted
+alignment, how the answers moved each belief, which beliefs decide the verdict, and the
+diagnostics and provenance that make the run checkable. The result is plain JSON-ready data
+(:meth:`Analysis.to_dict`); the draws stay available on the object for further analyses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import warnings
+from dataclasses import dataclass, field
+from importlib.metadata import version as pkg_version
+from typing import Any, Callable
+
+import numpy as np
+
+from cruxfit.cruxes.library import SEED_APPROACH, Library, agree7_label
+from cruxfit.models.decision import (
+    HDI_PROB,
+    INCONCLUSIVE,
+    hdi,
+    rank_summary,
+    seed_index,
+    verdict_for,
+    verdict_rules_text,
+)
+from cruxfit.models.elicitation import loglik_matrix
+from cruxfit.models.inference import Posterior, sample
+from cruxfit.models.profile import Profile
+from cruxfit.models.values import RATING_DIMS, ValueModel
+
+SCHEMA_VERSION = 1
+
+
+def _r(x: float, nd: int = 4) -> float:
+    """Round for JSON; -0.0 becomes 0.0 so that output is stable."""
+    v = round(float(x), nd)
+    return 0.0 if v == 0 else v
+
+
+def rating_seed(seed: int) -> np.random.Generator:
+    return np.random.default_rng([int(seed), 0xC0FFEE])
+
+
+@dataclass
+class Analysis:
+    """Everything computed for one respondent; ``theta`` is (draws, variables)."""
+
+    library: Library
+    profile: Profile
+    seed: int
+    theta: np.ndarray
+    ratings: np.ndarray
+    value_model: ValueModel
+    values: np.ndarray
+    posterior: Posterior | None
+    diagnostics: dict
+    seconds: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.diagnostics.get("converged", False))
+
+    @property
+    def target(self) -> int:
+        return seed_index(self.value_model.slugs)
+
+    # ------------------------------------------------------------------ summaries
+    def approach_rows(self) -> list[dict]:
+        summary = rank_summary(self.values)
+        rows = []
+        vm = self.value_model
+        for i, a in enumerate(vm.approaches):
+            lo, hi = hdi(self.values[:, i])
+            used = vm.ratings_used[a.slug]
+            rows.append({
+                "slug": a.slug,
+                "name": a.name,
+                "mean": _r(summary["mean"][i]),
+                "hdi_90": [_r(lo), _r(hi)],
+                "p_best": _r(summary["p_best"][i]),
+                "p_top3": _r(summary["p_top3"][i]),
+                "expected_rank": _r(summary["expected_rank"][i], 2),
+                "ratings": {d: used[d].level for d in RATING_DIMS},
+                "ratings_used": {d: {"level": used[d].level, "mean": used[d].mean, "sd": used[d].sd}
+                                 for d in RATING_DIMS},
+                "overridden": {d: {"from": used[d].source_level, "to": used[d].level,
+                                   "reason": used[d].reason}
+                               for d in RATING_DIMS if used[d].overridden},
+            })
+        rows.sort(key=lambda r: (-r["mean"], r["slug"]))
+        return rows
+
+    def belief_rows(self) -> list[dict]:
+        lib = self.library
+        answered: dict[str, int] = {}
+        for sid in self.profile.answers:
+            for ld in lib.statement(sid).loads:
+                answered[ld.variable] = answered.get(ld.variable, 0) + 1
+        rows = []
+        from scipy.stats import beta as beta_dist
+
+        for j, v in enumerate(lib.variables):
+            draws = self.theta[:, j]
+            lo, hi = hdi(draws)
+            prior = beta_dist(v.prior.alpha, v.prior.beta)
+            p_lo, p_hi = _beta_hdi(prior)
+            rows.append({
+                "id": v.id,
+                "name": v.name,
+                "proposition": v.proposition,
+                "prior_mean": _r(v.prior.mean),
+                "prior_hdi_90": [_r(p_lo), _r(p_hi)],
+                "posterior_mean": _r(draws.mean()),
+                "hdi_90": [_r(lo), _r(hi)],
+                "shift": _r(draws.mean() - v.prior.mean),
+                "answers": answered.get(v.id, 0),
+                "justification": v.justification,
+            })
+        return rows
+
+    def answer_rows(self) -> list[dict]:
+        """Each answer with how far it moved each variable it loads on.
+
+        The movement is the posterior mean minus the posterior mean without that answer,
+        estimated by Pareto-smoothed importance sampling over the posterior draws
+        (leave-one-out), so no extra sampling is needed.
+        """
+        lib = self.library
+        index = {v: i for i, v in enumerate(lib.variable_ids)}
+        rows = []
+        influence = self._loo_influence()
+        for k, (sid, value) in enumerate(self.profile.answers.items()):
+            s = lib.statement(sid)
+            label = agree7_label(int(value)) if s.scale == "agree7" else f"probability {value:g}"
+            moved = {ld.variable: _r(influence[k, index[ld.variable]]) if influence is not None else None
+                     for ld in s.loads}
+            rows.append({"id": sid, "text": s.text, "scale": s.scale,
+                         "value": int(value) if s.scale == "agree7" else _r(value),
+                         "label": label, "variable": s.variable, "favours": s.favours,
+                         "moved": moved})
+        for sid in self.profile.unsure:
+            s = lib.statement(sid)
+            rows.append({"id": sid, "text": s.text, "scale": s.scale, "value": None,
+                         "label": "unsure", "variable": s.variable, "favours": s.favours,
+                         "moved": {ld.variable: 0.0 for ld in s.loads}})
+        return rows
+
+    def _loo_influence(self) -> np.ndarray | None:
+        if self.posterior is None or not self.profile.answers:
+            return None
+        import arviz as az
+
+        theta = self.theta[:, None, :]
+        ll = loglik_matrix(self.library, self.posterior.observations, theta)  # (D, n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lw, _ = az.psislw(-ll.T.copy())  # (n, D) normalised log weights
+        w = np.exp(lw)
+        loo_mean = w @ self.theta  # (n, V)
+        return self.theta.mean(axis=0)[None, :] - loo_mean
+
+    def sensitivity(self) -> list[dict]:
+        """AI-assisted alignment's margin over the best alternative as each belief moves.
+
+        Each variable in turn is set to the low and the high end of its 90% interval (the
+        others keep their posterior draws), and the margin - its mean value minus the
+        highest mean value of any alternative - is recomputed. Sorted by swing.
+        """
+        vm, t = self.value_model, self.target
+        base = _margin_of(vm.values(self.theta, self.ratings), t)
+        rows = []
+        for j, v in enumerate(self.library.variables):
+            lo, hi = hdi(self.theta[:, j])
+            out = {}
+            for end, x in (("low", lo), ("high", hi)):
+                th = self.theta.copy()
+                th[:, j] = x
+                out[end] = _margin_of(vm.values(th, self.ratings), t)
+            rows.append({"variable": v.id, "name": v.name, "low_credence": _r(lo),
+                         "high_credence": _r(hi), "margin_at_low": _r(out["low"]),
+                         "margin_at_high": _r(out["high"]),
+                         "swing": _r(abs(out["high"] - out["low"]))})
+        rows.sort(key=lambda r: (-r["swing"], r["variable"]))
+        return [{"base_margin": _r(base), **r} for r in rows]
+
+    def verdict(self) -> dict:
+        lib = self.library
+        summary = rank_summary(self.values)
+        t = self.target
+        p_best, p_top3 = float(summary["p_best"][t]), float(summary["p_top3"][t])
+        rule = verdict_for(lib.settings.verdicts, p_best, p_top3)
+        sens = self.sensitivity()
+        deciding = [r["variable"] for r in sens[:2]]
+        means = summary["mean"]
+        others = [i for i in range(len(means)) if i != t]
+        best_alt = max(others, key=lambda i: means[i])
+        out = {
+            "label": rule.label if self.converged else INCONCLUSIVE,
+            "model_label": rule.label,
+            "meaning": rule.meaning if self.converged else (
+                "The sampler did not converge, so no verdict is given: "
+                + "; ".join(self.diagnostics.get("reasons", []))),
+            "converged": self.converged,
+            "approach": SEED_APPROACH,
+            "p_best": _r(p_best),
+            "p_top3": _r(p_top3),
+            "margin": _r(means[t] - means[best_alt]),
+            "best_alternative": self.value_model.slugs[best_alt],
+            "deciding": deciding,
+            "thresholds": verdict_rules_text(lib),
+        }
+        return out, sens
+
+    def checklist(self) -> dict:
+        means = {v.id: float(self.theta[:, j].mean()) for j, v in enumerate(self.library.variables)}
+        lows = {v.id: hdi(self.theta[:, j]) for j, v in enumerate(self.library.variables)}
+
+        def rows(beliefs):
+            out = []
+            for b in beliefs:
+                c = means[b.variable]
+                lo, hi = lows[b.variable]
+                agree = c if b.holds else 1 - c
+                if (b.holds and lo > 0.5) or (not b.holds and hi < 0.5):
+                    status = "you hold this"
+                elif (b.holds and hi < 0.5) or (not b.holds and lo > 0.5):
+                    status = "you do not hold this"
+                else:
+                    status = "undecided"
+                out.append({"text": b.text, "variable": b.variable, "holds": b.holds,
+                            "statement": b.statement, "credence": _r(c),
+                            "agreement": _r(agree), "status": status})
+            return out
+
+        seed = self.library.seed
+        return {"good_fit": rows(seed.good_fit), "less_relevant": rows(seed.less_relevant)}
+
+    def crux_rows(self, beliefs: list[dict], answers: list[dict]) -> list[dict]:
+        by_var = {b["id"]: b for b in beliefs}
+        by_stmt = {a["id"]: a for a in answers}
+        out = []
+        for c in self.library.seed.cruxes:
+            out.append({
+                "id": c.id, "title": c.title, "variable": c.variable, "intro": c.intro,
+                "note": c.note, "belief": by_var[c.variable],
+                "considerations": [
+                    {"favourable": k.favourable, "unfavourable": k.unfavourable,
+                     "statement": k.statement, "text": self.library.statement(k.statement).text,
+                     "answer": by_stmt.get(k.statement)}
+                    for k in c.considerations
+                ],
+                "other_statements": [
+                    by_stmt[s.id] for s in self.library.statements
+                    if s.id in by_stmt and any(ld.variable == c.variable for ld in s.loads)
+                    and s.id not in {k.statement for k in c.considerations}
+                ],
+            })
+        return out
+
+    def to_dict(self) -> dict:
+        lib = self.library
+        approaches = self.approach_rows()
+        beliefs = self.belief_rows()
+        answers = self.answer_rows()
+        verdict, sensitivity = self.verdict()
+        overrides = [
+            {"slug": slug, "dimension": d, "from": lib.approach(slug).ratings[d], "to": level,
+             "reason": o.reason}
+            for slug, o in self.profile.overrides.items() for d, level in o.ratings.items()
+        ]
+        versions = {}
+        for pkg in ("pymc", "pytensor", "arviz", "numpy"):
+            try:
+                versions[pkg] = pkg_version(pkg)
+            except Exception:  # pragma: no cover
+                versions[pkg] = "unknown"
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "profile": {
+                "name": self.profile.name, "kind": self.profile.kind,
+                "notes": self.profile.notes, "answered": len(self.profile.answers),
+                "unsure": list(self.profile.unsure), "statements": len(lib.statements),
+            },
+            "verdict": verdict,
+            "approaches": approaches,
+            "unranked": [{"slug": a.slug, "name": a.name, "ratings": dict(a.ratings),
+                          "reason": a.unranked_reason} for a in lib.unranked],
+            "overrides": overrides,
+            "beliefs": beliefs,
+            "answers": answers,
+            "cruxes": self.crux_rows(beliefs, answers),
+            "checklist": self.checklist(),
+            "sensitivity": sensitivity,
+            **self.extra,
+            "diagnostics": self.diagnostics,
+            "provenance": {
+                "cruxfit_version": _cruxfit_version(),
+                "seed": self.seed,
+                "input_sha256": self.profile.sha256,
+                "library_sha256": lib.sha256,
+                "pymc_version": versions["pymc"],
+                "versions": versions,
+                "hdi_prob": HDI_PROB,
+                "value_draws": int(self.values.shape[0]),
+            },
+        }
+
+
+def _margin_of(values: np.ndarray, target: int) -> float:
+    means = values.mean(axis=0)
+    return float(means[target] - np.delete(means, target).max())
+
+
+def _beta_hdi(dist, prob: float = HDI_PROB) -> tuple[float, float]:
+    from scipy.optimize import minimize_scalar
+
+    def width(lo_tail):
+        return dist.ppf(lo_tail + prob) - dist.ppf(lo_tail)
+
+    res = minimize_scalar(width, bounds=(0.0, 1 - prob), method="bounded",
+                          options={"xatol": 1e-6})
+    lo_tail = float(res.x)
+    return float(dist.ppf(lo_tail)), float(dist.ppf(lo_tail + prob))
+
+
+def _cruxfit_version() -> str:
+    try:
+        return pkg_version("cruxfit")
+    except Exception:  # pragma: no cover
+        return "0+unknown"
+
+
+def evaluate(library: Library, profile: Profile, seed: int, theta: np.ndarray,
+             posterior: Posterior | None, diagnostics: dict,
+             personal_fit: dict | None = None) -> Analysis:
+    """Value draws and the Analysis object from credence draws (draws, variables)."""
+    vm = ValueModel(library, profile.overrides, personal_fit)
+    ratings = vm.draw_ratings(theta.shape[0], rating_seed(seed))
+    values = vm.values(theta, ratings)
+    return Analysis(library, profile, seed, theta, ratings, vm, values, posterior, diagnostics)
+
+
+def analyse(library: Library, profile: Profile, seed: int = 0, *,
+            say: Callable[[str], None] | None = None, **sample_kwargs) -> Analysis:
+    """Sample, evaluate and return the analysis of one profile."""
+    t0 = time.perf_counter()
+    post = sample(library, [profile], seed, say=say, **sample_kwargs)
+    t1 = time.perf_counter()
+    analysis = evaluate(library, profile, seed, post.theta[:, 0, :], post,
+                        post.diagnostics.to_dict())
+    analysis.seconds = {**post.seconds, "evaluate": time.perf_counter() - t1,
+                        "total": time.perf_counter() - t0}
+    return analysis
+
+
+def input_hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()

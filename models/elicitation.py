@@ -1,0 +1,134 @@
+"""The elicitation model: answers as noisy observations of latent credences.
+
+For each respondent ``r`` and belief variable ``v`` a credence ``theta[r, v]`` has the Beta
+prior the library states. A statement loads on one or more variables with a sign and a
+weight; its latent score is ``x = sum(sign * weight * logit(theta_v))``.
+
+* agree7 answers (1..7, stored 0-based) follow an ordered logistic distribution with
+  location ``discrimination * x`` and the library's fixed cutpoints;
+* probability answers follow ``logit(answer) ~ Normal(x, sd_logit)`` (answers clipped away
+  from 0 and 1). The Jacobian of the logit does not involve ``theta``, so it is left out.
+
+Unsure and missing answers simply contribute nothing, so the variable keeps its prior. The
+same arrays drive :func:`loglik_matrix`, the numpy twin used for per-answer influence and
+for the exactness tests, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.special import expit, logit
+
+from cruxfit.cruxes.library import Library
+from cruxfit.models.profile import Profile
+
+
+@dataclass(frozen=True)
+class Observations:
+    """Answers of several respondents as flat arrays (one row per answer)."""
+
+    respondent: np.ndarray  # (n,) int
+    statement: tuple[str, ...]  # (n,) statement ids
+    load: np.ndarray  # (n, V) sign * weight
+    ordinal: np.ndarray  # (n,) bool: agree7 (True) or probability (False)
+    value: np.ndarray  # (n,) 0-based category for agree7, clipped probability otherwise
+    n_respondents: int
+
+    @property
+    def n(self) -> int:
+        return len(self.statement)
+
+
+def observations(library: Library, profiles: Sequence[Profile]) -> Observations:
+    index = {v: i for i, v in enumerate(library.variable_ids)}
+    stmts = {s.id: s for s in library.statements}
+    clip = library.settings.clip
+    resp, sid, loads, ordinal, value = [], [], [], [], []
+    for r, profile in enumerate(profiles):
+        for statement_id, answer in profile.answers.items():
+            s = stmts[statement_id]
+            row = np.zeros(len(index))
+            for ld in s.loads:
+                row[index[ld.variable]] = ld.sign * ld.weight
+            resp.append(r)
+            sid.append(statement_id)
+            loads.append(row)
+            ordinal.append(s.scale == "agree7")
+            value.append(answer - 1 if s.scale == "agree7" else min(max(answer, clip), 1 - clip))
+    V = len(index)
+    return Observations(
+        respondent=np.array(resp, dtype=int),
+        statement=tuple(sid),
+        load=np.array(loads, dtype=float).reshape(-1, V),
+        ordinal=np.array(ordinal, dtype=bool),
+        value=np.array(value, dtype=float),
+        n_respondents=len(profiles),
+    )
+
+
+def prior_arrays(library: Library) -> tuple[np.ndarray, np.ndarray]:
+    alpha = np.array([v.prior.alpha for v in library.variables])
+    beta = np.array([v.prior.beta for v in library.variables])
+    return alpha, beta
+
+
+def build_model(library: Library, obs: Observations):
+    """The PyMC model for independent respondents (one row of theta each)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    settings = library.settings
+    alpha, beta = prior_arrays(library)
+    R, V = obs.n_respondents, len(alpha)
+    coords = {"respondent": np.arange(R), "variable": list(library.variable_ids)}
+    with pm.Model(coords=coords) as model:
+        theta = pm.Beta(
+            "theta",
+            alpha=np.broadcast_to(alpha, (R, V)),
+            beta=np.broadcast_to(beta, (R, V)),
+            dims=("respondent", "variable"),
+        )
+        logit_theta = pt.log(theta) - pt.log1p(-theta)
+        ordinal = np.flatnonzero(obs.ordinal)
+        if ordinal.size:
+            x = pt.sum(logit_theta[obs.respondent[ordinal]] * obs.load[ordinal], axis=1)
+            pm.OrderedLogistic(
+                "agree",
+                eta=settings.discrimination * x,
+                cutpoints=np.array(settings.cutpoints),
+                observed=obs.value[ordinal].astype("int64"),
+                compute_p=False,
+            )
+        continuous = np.flatnonzero(~obs.ordinal)
+        if continuous.size:
+            x = pt.sum(logit_theta[obs.respondent[continuous]] * obs.load[continuous], axis=1)
+            pm.Normal("probability", mu=x, sigma=settings.sd_logit,
+                      observed=logit(obs.value[continuous]))
+    return model
+
+
+def loglik_matrix(library: Library, obs: Observations, theta: np.ndarray) -> np.ndarray:
+    """Log-likelihood of every answer under every draw: shape (draws, answers).
+
+    ``theta`` is (draws, respondents, variables).
+    """
+    settings = library.settings
+    lt = logit(np.clip(theta, 1e-12, 1 - 1e-12))
+    x = np.einsum("dnv,nv->dn", lt[:, obs.respondent, :], obs.load)
+    out = np.empty_like(x)
+    o = obs.ordinal
+    if o.any():
+        cuts = np.asarray(settings.cutpoints)
+        eta = settings.discrimination * x[:, o]
+        k = obs.value[o].astype(int)
+        upper = np.where(k < 6, expit(cuts[np.minimum(k, 5)] - eta), 1.0)
+        lower = np.where(k > 0, expit(cuts[np.maximum(k - 1, 0)] - eta), 0.0)
+        out[:, o] = np.log(np.clip(upper - lower, 1e-300, None))
+    if (~o).any():
+        sd = settings.sd_logit
+        z = (logit(obs.value[~o])[None, :] - x[:, ~o]) / sd
+        out[:, ~o] = -0.5 * z**2 - np.log(sd * np.sqrt(2 * np.pi))
+    return out

@@ -1,0 +1,161 @@
+"""Sampling the elicitation model, with convergence checks on every run."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from cruxfit.cruxes.library import Library
+from cruxfit.models.elicitation import Observations, build_model, observations
+from cruxfit.models.profile import Profile
+
+
+@dataclass
+class Diagnostics:
+    r_hat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+    chains: int
+    draws: int
+    tune: int
+    target_accept: float
+    attempts: int = 1
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def converged(self) -> bool:
+        return not self.reasons
+
+    def to_dict(self) -> dict:
+        return {
+            "converged": self.converged,
+            "r_hat_max": round(float(self.r_hat_max), 4),
+            "ess_bulk_min": round(float(self.ess_bulk_min), 1),
+            "ess_tail_min": round(float(self.ess_tail_min), 1),
+            "divergences": int(self.divergences),
+            "chains": self.chains,
+            "draws": self.draws,
+            "tune": self.tune,
+            "target_accept": self.target_accept,
+            "attempts": self.attempts,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass
+class Posterior:
+    """Posterior draws of credences: theta has shape (chains * draws, respondents, variables)."""
+
+    theta: np.ndarray
+    observations: Observations
+    diagnostics: Diagnostics
+    idata: object
+    seconds: dict[str, float]
+
+
+def check_convergence(idata, library: Library, respondent_slice=None) -> tuple[dict, list[str]]:
+    import arviz as az
+
+    s = library.settings
+    post = idata.posterior["theta"]
+    if respondent_slice is not None:
+        post = post.isel(respondent=respondent_slice)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rhat = float(az.rhat(post).to_array().max())
+        ess_bulk = float(az.ess(post, method="bulk").to_array().min())
+        ess_tail = float(az.ess(post, method="tail").to_array().min())
+    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    reasons = []
+    if not np.isfinite(rhat) or rhat > s.r_hat_max:
+        reasons.append(f"R-hat {rhat:.3f} is above {s.r_hat_max} (chains disagree)")
+    if not np.isfinite(ess_bulk) or ess_bulk < s.ess_bulk_min:
+        reasons.append(f"bulk effective sample size {ess_bulk:.0f} is below {s.ess_bulk_min:.0f}")
+    if not np.isfinite(ess_tail) or ess_tail < s.ess_tail_min:
+        reasons.append(f"tail effective sample size {ess_tail:.0f} is below {s.ess_tail_min:.0f}")
+    if div > s.divergences_max:
+        reasons.append(f"{div} divergent transitions (allowed: {s.divergences_max})")
+    return {"r_hat_max": rhat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
+            "divergences": div}, reasons
+
+
+def _quiet_pymc() -> None:
+    import logging
+
+    for name in ("pymc", "pymc.sampling", "pymc.sampling.mcmc", "pytensor", "pymc.stats.convergence"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
+           draws: int | None = None, tune: int | None = None, chains: int | None = None,
+           target_accept: float | None = None, retry: bool = True,
+           say: Callable[[str], None] | None = None) -> Posterior:
+    """Sample the posterior of the credences for one or more independent respondents.
+
+    A run that fails the library's convergence bar is retried once with twice the tuning,
+    a higher target acceptance and a derived seed; the diagnostics of the final attempt are
+    returned with the reasons it fell short, if it did.
+    """
+    say = say or (lambda msg: None)
+    t0 = time.perf_counter()
+    import pymc as pm
+
+    _quiet_pymc()
+    t_import = time.perf_counter() - t0
+    s = library.settings
+    draws, tune, chains = draws or s.draws, tune or s.tune, chains or s.chains
+    target_accept = target_accept or s.target_accept
+    obs = observations(library, profiles)
+    attempts = 0
+    t_build = t_sample = 0.0
+    while True:
+        attempts += 1
+        t1 = time.perf_counter()
+        model = build_model(library, obs)
+        t_build += time.perf_counter() - t1
+        t1 = time.perf_counter()
+        with model, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pm.sample(
+                draws=draws, tune=tune, chains=chains, cores=1,
+                random_seed=int(seed) + (attempts - 1) * 7919,
+                target_accept=target_accept, progressbar=False,
+                compute_convergence_checks=False, return_inferencedata=True,
+            )
+        t_sample += time.perf_counter() - t1
+        stats, reasons = check_convergence(idata, library)
+        if not reasons or not retry or attempts >= 2:
+            break
+        say("The first sampling run did not converge (" + "; ".join(reasons) + "); retrying once with longer tuning.")
+        tune = tune * 2
+        target_accept = max(target_accept, 0.97)
+    theta = idata.posterior["theta"].values  # (chains, draws, R, V)
+    theta = theta.reshape(-1, *theta.shape[2:])
+    diag = Diagnostics(
+        r_hat_max=stats["r_hat_max"], ess_bulk_min=stats["ess_bulk_min"],
+        ess_tail_min=stats["ess_tail_min"], divergences=stats["divergences"], chains=chains,
+        draws=draws, tune=tune, target_accept=target_accept, attempts=attempts, reasons=reasons,
+    )
+    seconds = {"import": t_import, "build": t_build, "sample": t_sample}
+    return Posterior(theta, obs, diag, idata, seconds)
+
+
+def compile_dir_is_warm() -> bool:
+    """Best guess whether PyTensor's compile cache already holds compiled modules."""
+    try:
+        from pytensor.configdefaults import config  # noqa: PLC0415 - heavy import
+    except Exception:  # pragma: no cover
+        return True
+    path = getattr(config, "compiledir", None)
+    if not path or not os.path.isdir(path):
+        return False
+    try:
+        return sum(1 for _ in os.scandir(path)) > 20
+    except OSError:
+        return False

@@ -1,0 +1,154 @@
+"""The value model: from credences and ratings to the value of each approach.
+
+Every belief variable is the credence that a yes/no world state holds. An approach's value
+is built so that it is *multilinear* in those world states (each variable enters one factor,
+linearly). Two consequences the rest of cruxfit relies on:
+
+* the expected value over world states given credences is the value with the credences
+  plugged in, so a posterior draw of credences gives the respondent's expected value; and
+* the value conditional on a world state (credence set to 0 or 1) is exact, which makes
+  the expected value of perfect information about a variable an exact sum over draws.
+
+For approach *a* with credences :math:`\\theta` and rating draws::
+
+    V_a = (h * hard_a + (1 - h) * easy_a) * tractability_a * neglectedness_a
+          * prod_v (1 + t_av * (theta_v - m_v) / max(m_v, 1 - m_v))
+          * g_a(theta) / g_a(m)
+
+where ``h`` is the credence that alignment is hard, ``t_av`` the approach's tilt on
+variable ``v`` and ``m`` the prior means (the "typical respondent" whose values the ratings
+describe). ``g_a`` is the approach's own crux model (AI-assisted alignment only, in the
+bundled library)::
+
+    g = s * prod_f (c_f + (1 - c_f) * keep_f) - (1 - s) * loss
+
+with ``s`` the gate credence (helpers are safe): if the gate fails the work does harm, so
+the value can turn negative; each factor ``f`` keeps only ``keep_f`` of the value when its
+world state fails (no scaling: near-term value only; understanding lost: claims discounted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from cruxfit.cruxes.library import DIMENSIONS, HARD_VARIABLE, Library
+
+RATING_DIMS = DIMENSIONS  # tractability, hard, easy, neglectedness
+
+
+@dataclass(frozen=True)
+class RatingUse:
+    """The level and distribution used for one rating cell, and whether it was overridden."""
+
+    level: str
+    mean: float
+    sd: float
+    source_level: str
+    reason: str | None = None
+
+    @property
+    def overridden(self) -> bool:
+        return self.reason is not None
+
+
+def _lognormal_params(mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sigma2 = np.log1p((sd / mean) ** 2)
+    return np.log(mean) - sigma2 / 2, np.sqrt(sigma2)
+
+
+class ValueModel:
+    """Vectorised value model for the ranked approaches of a library.
+
+    Parameters
+    ----------
+    library
+        The crux library.
+    overrides
+        ``{slug: Override}`` from a profile; replaces levels with a stated reason.
+    personal_fit
+        Optional ``{slug: factor}`` multiplying each approach's value (1 = neutral).
+    """
+
+    def __init__(self, library: Library, overrides: Mapping | None = None,
+                 personal_fit: Mapping[str, float] | None = None):
+        self.library = library
+        self.approaches = library.ranked
+        self.slugs = tuple(a.slug for a in self.approaches)
+        self.var_ids = library.variable_ids
+        self.var_index = {v: i for i, v in enumerate(self.var_ids)}
+        self.prior_means = np.array([v.prior.mean for v in library.variables])
+        overrides = overrides or {}
+        levels = library.settings.levels
+        self.ratings_used: dict[str, dict[str, RatingUse]] = {}
+        means = np.zeros((len(self.slugs), 4))
+        sds = np.zeros((len(self.slugs), 4))
+        for i, a in enumerate(self.approaches):
+            over = overrides.get(a.slug)
+            used = {}
+            for j, dim in enumerate(RATING_DIMS):
+                level = a.ratings[dim]
+                reason = None
+                if over is not None and dim in over.ratings:
+                    level, reason = over.ratings[dim], over.reason
+                dist = levels[dim][level]
+                means[i, j], sds[i, j] = dist.mean, dist.sd
+                used[dim] = RatingUse(level, dist.mean, dist.sd, a.ratings[dim], reason)
+            self.ratings_used[a.slug] = used
+        self._mu, self._sigma = _lognormal_params(means, np.maximum(sds, 1e-12))
+        self._rating_means = means
+        # Tilts as a matrix (approaches x variables), scaled so each factor stays positive.
+        scale = np.maximum(self.prior_means, 1 - self.prior_means)
+        self.tilts = np.zeros((len(self.slugs), len(self.var_ids)))
+        for i, a in enumerate(self.approaches):
+            for var, t in a.tilts.items():
+                self.tilts[i, self.var_index[var]] = t / scale[self.var_index[var]]
+        self.hard_index = self.var_index[HARD_VARIABLE]
+        self.fit = np.array([float((personal_fit or {}).get(s, 1.0)) for s in self.slugs])
+        self._crux = [(i, a.crux_model) for i, a in enumerate(self.approaches) if a.crux_model]
+        self._crux_norm = {
+            i: float(self._crux_g(cm, self.prior_means[None, :])[0]) for i, cm in self._crux
+        }
+
+    # ----------------------------------------------------------------- ratings
+    def draw_ratings(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Draw rating values, shape (n, approaches, 4) in RATING_DIMS order."""
+        z = rng.standard_normal((n, len(self.slugs), 4))
+        return np.exp(self._mu[None] + self._sigma[None] * z)
+
+    def mean_ratings(self, n: int = 1) -> np.ndarray:
+        """Rating values fixed at their means (for deterministic what-if curves)."""
+        return np.broadcast_to(self._rating_means, (n, len(self.slugs), 4)).copy()
+
+    # ----------------------------------------------------------------- values
+    def _crux_g(self, cm, theta: np.ndarray) -> np.ndarray:
+        value = np.ones(theta.shape[0])
+        for f in cm.factors:
+            c = theta[:, self.var_index[f.variable]]
+            value = value * (c + (1 - c) * f.keep_if_false)
+        if cm.gate_variable:
+            s = theta[:, self.var_index[cm.gate_variable]]
+            value = s * value - (1 - s) * cm.loss_if_false
+        return value
+
+    def values(self, theta: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """Value of every ranked approach, shape (n, approaches).
+
+        ``theta`` is (n, variables) credences; ``ratings`` is (n, approaches, 4).
+        """
+        theta = np.asarray(theta, dtype=float)
+        h = theta[:, self.hard_index][:, None]
+        tract, hard, easy, negl = (ratings[..., j] for j in range(4))
+        base = (h * hard + (1 - h) * easy) * tract * negl
+        dev = theta - self.prior_means[None, :]  # (n, V)
+        # prod over v of (1 + tilt_av * dev_v); zero tilts give factor 1.
+        tilt = np.prod(1.0 + self.tilts[None, :, :] * dev[:, None, :], axis=2)
+        value = base * tilt * self.fit[None, :]
+        for i, cm in self._crux:
+            value[:, i] = value[:, i] * self._crux_g(cm, theta) / self._crux_norm[i]
+        return value
+
+    def index(self, slug: str) -> int:
+        return self.slugs.index(slug)
