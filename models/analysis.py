@@ -121,6 +121,7 @@ class Analysis:
                 "shift": _r(draws.mean() - v.prior.mean),
                 "answers": answered.get(v.id, 0),
                 "justification": v.justification,
+                "density": _density(prior, draws),
             })
         return rows
 
@@ -296,7 +297,7 @@ class Analysis:
             "answers": answers,
             "cruxes": self.crux_rows(beliefs, answers),
             "checklist": self.checklist(),
-            "sensitivity": sensitivity,
+            "tornado": sensitivity,
             **self.extra,
             "diagnostics": self.diagnostics,
             "provenance": {
@@ -310,6 +311,15 @@ class Analysis:
                 "value_draws": int(self.values.shape[0]),
             },
         }
+
+
+def _density(prior, draws: np.ndarray, bins: int = 40) -> dict:
+    """Prior density and posterior histogram on a common grid over (0, 1), for plots."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    post, _ = np.histogram(draws, bins=edges, density=True)
+    return {"x": [_r(x, 3) for x in centres], "prior": [_r(y, 3) for y in prior.pdf(centres)],
+            "posterior": [_r(y, 3) for y in post]}
 
 
 def _margin_of(values: np.ndarray, target: int) -> float:

@@ -85,6 +85,15 @@ def check_convergence(idata, library: Library, respondent_slice=None) -> tuple[d
             "divergences": div}, reasons
 
 
+def import_quietly() -> None:
+    """Import ArviZ and PyMC without their start-up notices on the user's terminal."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", message=".*BLAS.*")
+        import arviz  # noqa: F401
+        import pymc  # noqa: F401
+
+
 def _quiet_pymc() -> None:
     import logging
 
@@ -104,6 +113,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
     """
     say = say or (lambda msg: None)
     t0 = time.perf_counter()
+    import_quietly()
     import pymc as pm
 
     _quiet_pymc()

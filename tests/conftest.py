@@ -13,9 +13,6 @@ from click.testing import CliRunner
 
 from cruxfit.cruxes.library import Library, default_library_dir, load_library
 
-#: The repository root (the folder mapped onto the `cruxfit` package).
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="session")
 def library() -> Library:

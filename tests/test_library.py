@@ -33,7 +33,8 @@ RATINGS = {
               ["catches what matters", "deceptive systems vs evals", "standards and adoption"]),
     "interpretability": ("Medium", "High", "Low", "Medium",
                          ["will it scale", "can it detect deception", "is completeness needed"]),
-    "corrigibility": ("Low", "High", "Low", "High", ["coherent concept", "achievable", "sufficient"]),
+    "corrigibility": ("Low", "High", "Low", "High",
+                      ["coherent concept", "achievable", "sufficient"]),
     "agent-foundations": ("Low", "High", "Low", "High",
                           ["tractable", "theory transfers to practice", "timelines"]),
     "multi-agent": ("Medium", "High", "Medium", "High",
@@ -184,6 +185,10 @@ def _set(get: Callable[[Any], dict], key: str, value: Any) -> Callable[[Any], No
     return lambda d: get(d).__setitem__(key, value)
 
 
+def _misspell_safety(statements: dict) -> None:
+    _statement("safety-sabotage")(statements)["loads"][0]["variable"] = "safty"
+
+
 def _line_of(folder: Path, name: str, text: str) -> int:
     lines = (folder / name).read_text(encoding="utf-8").splitlines()
     return next(i for i, line in enumerate(lines, 1) if text in line)
@@ -194,8 +199,7 @@ def _line_of(folder: Path, name: str, text: str) -> int:
 # the line of the broken text, found in the edited file.
 BROKEN = {
     "unknown variable in a statement": (
-        [data_edit("statements.yaml",
-                   lambda d: _statement("safety-sabotage")(d)["loads"][0].__setitem__("variable", "safty"))],
+        [data_edit("statements.yaml", _misspell_safety)],
         [("statements.yaml", "statements[1].loads[0].variable",
           '"safty" is not a known variable (did you mean "safety"?)')],
     ),
@@ -279,7 +283,7 @@ BROKEN = {
     ),
     "two mistakes in two files": (
         [data_edit("statements.yaml",
-                   lambda d: _statement("safety-sabotage")(d)["loads"][0].__setitem__("variable", "safty")),
+                   _misspell_safety),
          data_edit("model.yaml", lambda d: d["sampling"].__setitem__("chains", 1))],
         [("statements.yaml", "statements[1].loads[0].variable",
           '"safty" is not a known variable (did you mean "safety"?)'),

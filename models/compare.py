@@ -1,0 +1,298 @@
+"""Comparing two profiles: how much of the difference each belief explains.
+
+:func:`compare_analyses` takes the analyses of two profiles on the same crux library
+(a person before and after advice; a person and their organisation's defaults) and splits
+the difference in AI-assisted alignment's standing - the probability that it ranks first,
+that it ranks in the top three, and its margin (its mean value minus the best other
+approach's) - among the belief variables with an exact Shapley decomposition.
+
+The game
+    Players are the belief variables whose evidence differs between the profiles, plus one
+    player "rating overrides" when the profiles' overrides (or personal fit) differ. For a
+    coalition ``S`` the credence draws take the columns of the variables in ``S`` from B and
+    the others from A, pairing draws by index (both truncated to the common number of
+    draws); the value model is B's if "rating overrides" is in ``S`` and A's otherwise.
+    ``f(S)`` is (p_best, p_top3, margin) computed from those values. Every coalition is
+    evaluated (2^players, at most 2^10 here), and the Shapley value of player ``i`` is
+    ``sum_{S not containing i} |S|! (k - |S| - 1)! / k! * (f(S + i) - f(S))``, so the
+    contributions sum to ``f(all) - f(none)`` (to floating-point rounding, about 1e-15).
+
+Common random numbers
+    Only beliefs (and overrides) may differ, so both sides use A's rating draws. When B's
+    value model is used, A's rating draws are mapped through the same standard-normal
+    quantiles to B's rating distributions (``r_B = exp(mu_B + sigma_B z)`` with
+    ``z = (log r_A - mu_A) / sigma_A``): cells B does not override keep A's exact draws.
+    If both analyses were run with the same seed and number of draws this reproduces B's
+    own rating draws exactly.
+
+Variables with identical evidence
+    The posterior factorises over groups of variables linked by statements (the priors are
+    independent per variable and each answer's likelihood involves only the variables its
+    statement loads on). A variable whose whole group has the same answers in both profiles
+    (answered statements compared; "unsure" counts as no answer) has the same posterior in
+    both, so any difference between its draws is Monte Carlo noise: A's draws are used on both
+    sides, which makes it a null player with a contribution of exactly 0. This is the
+    transitive version of "the statements loading on it have the same answers and load on no
+    variable whose evidence differs"; for the bundled library the two coincide.
+
+Consequently ``b`` (the endpoint ``f(all)``) can differ from B's own report by Monte Carlo
+noise when the seeds or draw counts differ or a variable is shared; both are given (``b`` and
+``b.reported``). Two identical profiles compare to exactly zero everywhere.
+
+Timing (2000 draws, all 9 variables differing, no override player): about 1 s on one
+core; with the override player (1024 coalitions) about twice that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cruxfit.models.decision import INCONCLUSIVE, margin, verdict_for
+from cruxfit.models.voi import _quoted, _r, target_rank_stats
+
+QUANTITIES = ("p_best", "p_top3", "margin")
+OVERRIDES_PLAYER = "rating-overrides"
+OVERRIDES_NAME = "Rating overrides"
+
+METHOD = (
+    "Exact Shapley decomposition over the belief variables. For every coalition of variables "
+    "the credence draws of those variables are taken from profile B and the rest from profile "
+    "A (draws paired by index); each variable's contribution is its average marginal effect "
+    "over all orders in which the variables could be switched from A to B, so the "
+    "contributions add up exactly to the total difference. Both profiles are evaluated on the "
+    "same rating draws, so only beliefs differ; if the profiles override ratings differently, "
+    "the overrides are one more player. A belief whose answers (and those of every belief "
+    "linked to it through a shared statement) are identical in both profiles uses A's draws "
+    "on both sides and contributes exactly zero."
+)
+
+
+# ----------------------------------------------------------------------------- pure parts
+
+
+def shapley(f: np.ndarray) -> np.ndarray:
+    """Exact Shapley values from a game given on every coalition.
+
+    ``f`` has shape (2^k, ...) with ``f[mask]`` the worth of the coalition whose members are
+    the set bits of ``mask`` (bit ``i`` = player ``i``). Returns (k, ...).
+    """
+    f = np.asarray(f, float)
+    n_masks = f.shape[0]
+    k = n_masks.bit_length() - 1
+    if 2 ** k != n_masks:
+        raise ValueError("f must have 2^k rows")
+    masks = np.arange(n_masks)
+    size = np.array([bin(m).count("1") for m in masks])
+    weight = np.array([math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k)
+                       if s < k else 0.0 for s in size])
+    out = np.zeros((k,) + f.shape[1:])
+    for i in range(k):
+        without = masks[(masks >> i & 1) == 0]
+        w = weight[without].reshape((-1,) + (1,) * (f.ndim - 1))
+        out[i] = (w * (f[without | (1 << i)] - f[without])).sum(axis=0)
+    return out
+
+
+def shared_variables(library, profile_a, profile_b) -> set[str]:
+    """Variables whose posterior is the same under both profiles.
+
+    Variables are linked when an answered statement (in either profile) loads on both; a
+    variable is shared when every statement loading on any variable of its linked group has
+    the same answer in both profiles ("unsure" and unanswered both count as no answer).
+    """
+    ans_a, ans_b = dict(profile_a.answers), dict(profile_b.answers)
+    parent = {v: v for v in library.variable_ids}
+
+    def find(v):
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    differs: set[str] = set()
+    for s in library.statements:
+        va, vb = ans_a.get(s.id), ans_b.get(s.id)
+        if va is None and vb is None:
+            continue
+        loads = [ld.variable for ld in s.loads]
+        for v in loads[1:]:
+            parent[find(v)] = find(loads[0])
+        if va != vb:
+            differs.update(loads)
+    bad_groups = {find(v) for v in differs}
+    return {v for v in library.variable_ids if find(v) not in bad_groups}
+
+
+def map_ratings(ratings_a: np.ndarray, vm_a, vm_b) -> np.ndarray:
+    """A's rating draws carried to B's rating distributions through common normal quantiles."""
+    mu_a, sig_a = vm_a._mu, vm_a._sigma
+    mu_b, sig_b = vm_b._mu, vm_b._sigma
+    same = (mu_a == mu_b) & (sig_a == sig_b)
+    z = np.where(sig_a[None] > 1e-9, (np.log(ratings_a) - mu_a[None]) / sig_a[None], 0.0)
+    mapped = np.exp(mu_b[None] + sig_b[None] * z)
+    return np.where(same[None], ratings_a, mapped)
+
+
+def _value_models_differ(vm_a, vm_b) -> bool:
+    return (not np.array_equal(vm_a._mu, vm_b._mu) or not np.array_equal(vm_a._sigma, vm_b._sigma)
+            or not np.array_equal(vm_a.fit, vm_b.fit))
+
+
+def _stats(values: np.ndarray, target: int) -> np.ndarray:
+    pb, pt = target_rank_stats(values, target)
+    return np.array([float(pb), float(pt), margin(values, target)])
+
+
+def _round_to_total(parts: np.ndarray, total: float, nd: int = 4) -> list[float]:
+    """Round parts to ``nd`` decimals so that they add up to the rounded total exactly
+    (largest remainder; parts that are exactly zero stay zero)."""
+    scale = 10 ** nd
+    want = round(total * scale)
+    raw = parts * scale
+    base = np.round(raw).astype(int)
+    diff = want - int(base.sum())
+    movable = [i for i in range(len(parts)) if parts[i] != 0]
+    if diff and movable:
+        resid = raw - base
+        order = sorted(movable, key=lambda i: -resid[i] * np.sign(diff))
+        for k in range(abs(diff)):
+            base[order[k % len(order)]] += int(np.sign(diff))
+    return [_r(x / scale, nd) for x in base]
+
+
+# ----------------------------------------------------------------------------- comparison
+
+
+def _summary(analysis, values: np.ndarray, stats: np.ndarray, converged: bool) -> dict:
+    vm = analysis.value_model
+    t = analysis.target
+    rule = verdict_for(analysis.library.settings.verdicts, stats[0], stats[1])
+    means = values.mean(axis=0)
+    others = [i for i in range(len(means)) if i != t]
+    best_alt = max(others, key=lambda i: means[i])
+    return {
+        "name": analysis.profile.name,
+        "verdict": rule.label if converged else INCONCLUSIVE,
+        "model_verdict": rule.label,
+        "p_best": _r(stats[0]),
+        "p_top3": _r(stats[1]),
+        "margin": _r(stats[2]),
+        "best_alternative": vm.slugs[best_alt],
+        "top": vm.slugs[int(np.argmax(means))],
+    }
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.2f}".replace("-", "\u2212")
+
+
+def compare_analyses(a, b) -> dict:
+    """Compare profile A (before / person) with profile B (after / organisation).
+
+    Returns JSON-ready data::
+
+        {"a": {name, verdict, model_verdict, p_best, p_top3, margin, best_alternative, top,
+               reported: {...}},
+         "b": {...},
+         "total": {p_best, p_top3, margin},              # B minus A
+         "contributions": [{variable, name, p_best, p_top3, margin, shared,
+                            credence_a, credence_b, sentence}],   # library order (+ overrides)
+         "verdict_change": {from, to, changed},
+         "overrides_differ": bool, "draws": int, "method": str}
+
+    Contributions (rounded to 4 decimals with a largest-remainder rule) add up to ``total``.
+    """
+    lib = a.library
+    if lib.sha256 != b.library.sha256 or lib.variable_ids != b.library.variable_ids:
+        raise ValueError("the two analyses use different crux libraries and cannot be compared")
+    vm_a, vm_b = a.value_model, b.value_model
+    if vm_a.slugs != vm_b.slugs:
+        raise ValueError("the two analyses rank different approaches")
+    n = min(a.theta.shape[0], b.theta.shape[0])
+    th_a = np.asarray(a.theta[:n], float)
+    th_b = np.asarray(b.theta[:n], float)
+    r_a = np.asarray(a.ratings[:n], float)
+    target = a.target
+
+    shared = shared_variables(lib, a.profile, b.profile)
+    var_players = [j for j, v in enumerate(lib.variables) if v.id not in shared]
+    overrides_differ = _value_models_differ(vm_a, vm_b)
+    r_b = map_ratings(r_a, vm_a, vm_b) if overrides_differ else r_a
+    k = len(var_players) + (1 if overrides_differ else 0)
+
+    f = np.zeros((2 ** k, len(QUANTITIES)))
+    ends = {}
+    for mask in range(2 ** k):
+        theta = th_a.copy()
+        for bit, j in enumerate(var_players):
+            if mask >> bit & 1:
+                theta[:, j] = th_b[:, j]
+        use_b = overrides_differ and mask >> (k - 1) & 1
+        values = (vm_b.values(theta, r_b) if use_b else vm_a.values(theta, r_a))
+        f[mask] = _stats(values, target)
+        if mask in (0, 2 ** k - 1):
+            ends[mask] = values
+    full = 2 ** k - 1
+    phi = shapley(f) if k else np.zeros((0, len(QUANTITIES)))
+    total = f[full] - f[0]
+
+    # Contributions per variable (library order), then the overrides player.
+    contrib = np.zeros((len(lib.variables) + (1 if overrides_differ else 0), len(QUANTITIES)))
+    for bit, j in enumerate(var_players):
+        contrib[j] = phi[bit]
+    if overrides_differ:
+        contrib[-1] = phi[k - 1]
+    rounded = [_round_to_total(contrib[:, q], total[q]) for q in range(len(QUANTITIES))]
+
+    seed_name = {ap.slug: ap.name for ap in vm_a.approaches}[vm_a.slugs[target]]
+    name_a, name_b = a.profile.name, b.profile.name
+    rows = []
+    for j, var in enumerate(lib.variables):
+        ca = float(th_a[:, j].mean())
+        cb = ca if var.id in shared else float(th_b[:, j].mean())
+        vals = {q: rounded[i][j] for i, q in enumerate(QUANTITIES)}
+        if var.id in shared:
+            sentence = (f"The answers bearing on {_quoted(var.name)} are the same in both profiles, "
+                        "so this belief explains none of the difference.")
+        else:
+            sentence = (f"The change in credence in {_quoted(var.name)} from {ca:.2f} ({name_a}) "
+                        f"to {cb:.2f} ({name_b}) moves the probability that {seed_name} ranks "
+                        f"first by {_signed(contrib[j, 0])}, of being in the top three by "
+                        f"{_signed(contrib[j, 1])}, and its margin by {_signed(contrib[j, 2])} "
+                        "value units.")
+        rows.append({"variable": var.id, "name": var.name, **vals,
+                     "shared": var.id in shared, "credence_a": _r(ca), "credence_b": _r(cb),
+                     "sentence": sentence})
+    if overrides_differ:
+        vals = {q: rounded[i][-1] for i, q in enumerate(QUANTITIES)}
+        rows.append({"variable": OVERRIDES_PLAYER, "name": OVERRIDES_NAME, **vals,
+                     "shared": False, "credence_a": None, "credence_b": None,
+                     "sentence": (f"The profiles' different rating overrides move the probability "
+                                  f"that {seed_name} ranks first by {_signed(contrib[-1, 0])} and "
+                                  f"its margin by {_signed(contrib[-1, 2])} value units.")})
+
+    sum_a = _summary(a, ends[0], f[0], a.converged)
+    sum_b = _summary(b, ends[full], f[full], b.converged)
+    sum_a["reported"] = _reported(a)
+    sum_b["reported"] = _reported(b)
+    return {
+        "a": sum_a,
+        "b": sum_b,
+        "total": {q: _r(total[i]) for i, q in enumerate(QUANTITIES)},
+        "contributions": rows,
+        "verdict_change": {"from": sum_a["verdict"], "to": sum_b["verdict"],
+                           "changed": sum_a["verdict"] != sum_b["verdict"]},
+        "overrides_differ": bool(overrides_differ),
+        "draws": int(n),
+        "method": METHOD,
+    }
+
+
+def _reported(analysis) -> dict:
+    """The analysis's own numbers, as its single-profile report gives them."""
+    stats = _stats(analysis.values, analysis.target)
+    rule = verdict_for(analysis.library.settings.verdicts, stats[0], stats[1])
+    return {"verdict": rule.label if analysis.converged else INCONCLUSIVE,
+            "p_best": _r(stats[0]), "p_top3": _r(stats[1]), "margin": _r(stats[2])}

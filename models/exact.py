@@ -1,0 +1,78 @@
+"""Exact posteriors by grid quadrature, for checking the sampler.
+
+With independent Beta priors and answers that each load on a single variable, the
+posterior factorises into one-dimensional problems, one per variable; each is computed here
+on a fine grid using the very likelihood the sampler uses (:func:`loglik_matrix`). Because
+the value model is multilinear and its ratings are independent, the mean value of every
+approach is then exact as well: plug in the posterior means of the credences and the means
+of the rating distributions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import beta as beta_dist
+
+from cruxfit.cruxes.library import Library
+from cruxfit.models.elicitation import Observations, loglik_matrix, observations
+from cruxfit.models.profile import Profile
+from cruxfit.models.values import ValueModel
+
+GRID = 4001
+
+
+def grid(n: int = GRID) -> np.ndarray:
+    # Midpoints avoid the endpoints, where Beta densities and logits can be infinite.
+    return (np.arange(n) + 0.5) / n
+
+
+def separable(library: Library, profile: Profile) -> bool:
+    return all(len(library.statement(s).loads) == 1 for s in profile.answers)
+
+
+def posterior_on_grid(library: Library, profile: Profile, n: int = GRID) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised posterior weights of every variable on the grid: (grid, weights (V, n))."""
+    if not separable(library, profile):
+        raise ValueError("exact quadrature needs answers that each load on one variable")
+    x = grid(n)
+    obs = observations(library, [profile])
+    V = len(library.variables)
+    weights = np.empty((V, n))
+    for j, v in enumerate(library.variables):
+        logw = beta_dist(v.prior.alpha, v.prior.beta).logpdf(x)
+        rows = np.flatnonzero(obs.load[:, j] != 0)
+        if rows.size:
+            sub = Observations(obs.respondent[rows], tuple(obs.statement[i] for i in rows),
+                               obs.load[rows], obs.ordinal[rows], obs.value[rows], 1)
+            theta = np.full((n, 1, V), 0.5)
+            theta[:, 0, j] = x
+            logw = logw + loglik_matrix(library, sub, theta).sum(axis=1)
+        w = np.exp(logw - logw.max())
+        weights[j] = w / w.sum()
+    return x, weights
+
+
+def posterior_means(library: Library, profile: Profile, n: int = GRID) -> np.ndarray:
+    x, w = posterior_on_grid(library, profile, n)
+    return w @ x
+
+
+def posterior_sds(library: Library, profile: Profile, n: int = GRID) -> np.ndarray:
+    x, w = posterior_on_grid(library, profile, n)
+    m = w @ x
+    return np.sqrt(w @ (x**2) - m**2)
+
+
+def exact_mean_values(library: Library, profile: Profile, value_model: ValueModel | None = None) -> np.ndarray:
+    """Exact posterior mean value of every ranked approach (ratings at their means)."""
+    vm = value_model or ValueModel(library, profile.overrides)
+    theta = posterior_means(library, profile)[None, :]
+    return vm.values(theta, vm.mean_ratings(1))[0]
+
+
+def exact_margin(library: Library, profile: Profile) -> float:
+    """AI-assisted alignment's mean value minus the best other mean value, exactly."""
+    vm = ValueModel(library, profile.overrides)
+    means = exact_mean_values(library, profile, vm)
+    t = vm.index("ai-assisted")
+    return float(means[t] - np.delete(means, t).max())

@@ -1,0 +1,624 @@
+"""What would change the verdict: value of information and switching values.
+
+Everything here reuses the posterior draws of an :class:`~cruxfit.models.analysis.Analysis`
+(no re-sampling) and relies on two properties of the value model
+(:mod:`cruxfit.models.values`), both checked numerically on every call:
+
+* values are **multilinear in the belief variables** (the library forbids a variable from
+  entering an approach twice), so the value with a credence plugged in is the expected
+  value over that yes/no world state, and the value with the credence set to 0 or 1 is the
+  value *given* the world state; and
+* values are **multilinear in the four rating cells of their own approach** (the
+  ``(h * hard + (1 - h) * easy) * tractability * neglectedness`` product), and the rating
+  draws are independent of the credence draws.
+
+Definitions (value units are those of the model; ``d`` indexes posterior draws, each a pair
+of credences ``theta_d`` and rating values ``r_d``; ``a`` indexes ranked approaches):
+
+EVPI
+    The expected value of perfect information about *everything*: every belief variable's
+    yes/no world state **and** the rating values. Given draw ``d`` the world states are
+    independent with ``P(z_v = 1) = theta_dv``, so the ``2^V`` configurations ``z`` are
+    enumerated exactly::
+
+        EVPI = mean_d sum_z p_d(z) max_a V_a(z, r_d)  -  max_a mean_d V_a(theta_d, r_d)
+
+EVPPI of a belief variable ``v`` (exact)
+    Perfect information about the world state ``S_v`` alone. ``P(S_v = 1) = mean_d
+    theta_dv`` and ``E[V_a | S_v = 1] = sum_d theta_dv V_a(theta_d | theta_v = 1, r_d) /
+    sum_d theta_dv`` (weights ``1 - theta_dv`` for ``S_v = 0``)::
+
+        EVPPI_v = P1 max_a E[V_a | S_v=1] + P0 max_a E[V_a | S_v=0] - max_a E[V_a]
+
+    The same draws define EVPI, so ``0 <= EVPPI_v <= EVPI`` holds exactly (Jensen).
+
+EVPPI of the ratings (all rating cells together)
+    Estimated with the single-sample regression method of Strong, Oakley & Brennan (2014,
+    Medical Decision Making 34:311-326): each approach's value is regressed on its own four
+    rating draws with a full cubic polynomial (35 terms, least squares); with fitted values
+    ``g_a``, ``EVPPI = mean_d max_a g_a(r_d) - max_a mean_d g_a(r_d)``. Only the approach's
+    own cells enter because ``V_a`` depends on no other rating and the ratings are drawn
+    independently of the credences, so ``E[V_a | all ratings] = E[V_a | own ratings]``.
+    Because of that same independence and multilinearity the conditional mean is also
+    available exactly (``exact_value``, the mean over credence draws of the rating-monomial
+    coefficients); the two are reported side by side as a check on each other.
+
+Switching values
+    For variable ``v`` the other variables keep their posterior draws and the ratings their
+    draws; ``theta_v`` is set to ``x`` in every draw. Because values are linear in ``x``,
+    ``V(x) = V(0) + x (V(1) - V(0))`` exactly, so each what-if costs one array operation.
+    The verdict (from the probabilities that AI-assisted alignment ranks first / in the top
+    three) is scanned on a 101-point grid and each change is located by bisection to 1e-4;
+    a switch that goes and comes back within one grid step (0.01) can be missed. The top
+    approach (highest mean value) changes where two straight lines cross, so its switch
+    points are computed exactly (and agree with the scan, see the tests).
+
+Timing (2000 draws, 9 variables, 13 approaches, one core): ``voi_summary`` takes about
+0.15-0.25 s (EVPI enumeration ~0.1 s, the rest a few tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Sequence
+
+import numpy as np
+
+from cruxfit.models.decision import verdict_for
+
+#: Grid for the switching-value scan and the bisection tolerance.
+SCAN_POINTS = 101
+BISECT_TOL = 1e-4
+#: Draws per chunk in the EVPI enumeration (chunk x 2^V x approaches floats in memory).
+EVPI_CHUNK = 256
+#: Relative tolerance of the multilinearity self-checks.
+CHECK_RTOL = 1e-8
+
+RATINGS_GROUP = "ratings"
+RATINGS_NAME = "Approach ratings"
+RATINGS_METHOD = (
+    "Strong, Oakley & Brennan (2014) single-sample regression: each approach's value "
+    "regressed on its own four rating draws (full cubic polynomial, 35 terms, least squares); "
+    "EVPPI = mean of the largest fitted value minus the largest mean fitted value"
+)
+EXACT_METHOD = "exact: conditional means over the posterior draws (yes/no world state)"
+
+VOI_METHOD = (
+    "Value of information is computed from the posterior draws without re-sampling. EVPI is "
+    "the expected gain from learning everything before choosing: every belief's yes/no world "
+    "state and the true rating values. Because an approach's value is linear in each belief, "
+    "the 2^V world configurations are enumerated exactly for every draw: EVPI = mean over draws "
+    "of sum over configurations of P(configuration) x the best approach's value in it, minus "
+    "the best expected value now. EVPPI of a belief is the same for learning that one world "
+    "state only; it is exact (weighted means over the draws) and never exceeds EVPI. EVPPI of "
+    "the ratings is estimated by the regression method of Strong, Oakley & Brennan (2014). "
+    "Switching values set one credence to x in every draw (others and ratings unchanged) and "
+    "find where the verdict on AI-assisted alignment, or the approach with the highest "
+    "expected value, changes: the verdict by a 101-point scan refined by bisection to 0.0001, "
+    "the top approach exactly (mean values are straight lines in x)."
+)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _r(x: float, nd: int = 4) -> float:
+    """Round for JSON like :func:`cruxfit.models.analysis._r` (-0.0 becomes 0.0)."""
+    v = round(float(x), nd)
+    return 0.0 if v == 0 else v
+
+
+def _fmt_value(v: float) -> str:
+    if v <= 0:
+        return "0"
+    return f"{v:.2f}" if v >= 0.01 else f"{v:.2g}"
+
+
+def _fmt_share(s: float) -> str:
+    if s <= 0:
+        return "0%"
+    if s < 0.005:
+        return "less than 1%"
+    return f"{s:.0%}"
+
+
+def target_rank_stats(values: np.ndarray, target: int) -> tuple[float, float]:
+    """(p_best, p_top3) of one approach, identical to :func:`decision.rank_summary`.
+
+    Rank = number of approaches with a higher value plus earlier approaches with an equal one
+    (the stable tie-break of :func:`decision.ranks`). ``values`` is (..., draws, approaches);
+    the results are means over the draws axis.
+    """
+    v = np.asarray(values)
+    vt = v[..., target:target + 1]
+    higher = (v > vt).sum(axis=-1)
+    if target:
+        higher = higher + (v[..., :target] == vt).sum(axis=-1)
+    return (higher == 0).mean(axis=-1), (higher < 3).mean(axis=-1)
+
+
+def _mobius(w: np.ndarray) -> np.ndarray:
+    """Moebius inversion over the leading axis of length 2^k (subset sums -> coefficients)."""
+    c = np.array(w, dtype=float, copy=True)
+    n = c.shape[0]
+    bit = 1
+    while bit < n:
+        for m in range(n):
+            if m & bit:
+                c[m] -= c[m ^ bit]
+        bit <<= 1
+    return c
+
+
+def _rating_monomials(ratings: np.ndarray) -> np.ndarray:
+    """(n, A, 16): products of every subset of the four rating cells (bit j = cell j)."""
+    n, a, k = ratings.shape
+    out = np.ones((n, a, 2 ** k))
+    for m in range(1, 2 ** k):
+        for j in range(k):
+            if m >> j & 1:
+                out[..., m] *= ratings[..., j]
+    return out
+
+
+def _rating_coefficients(vm, theta: np.ndarray) -> np.ndarray:
+    """(16, n, A) coefficients c_S(theta) with V_a(theta, r) = sum_S c_aS(theta) prod_{j in S} r_aj."""
+    n = theta.shape[0]
+    a = len(vm.slugs)
+    corners = []
+    for m in range(16):
+        u = np.array([m >> j & 1 for j in range(4)], dtype=float)
+        corners.append(vm.values(theta, np.broadcast_to(u, (n, a, 4)).copy()))
+    return _mobius(np.stack(corners))
+
+
+def _configurations(n_vars: int) -> np.ndarray:
+    """(2^V, V) 0/1 world configurations; bit v of row k is (k >> (V - 1 - v)) & 1."""
+    k = np.arange(2 ** n_vars)
+    return ((k[:, None] >> (n_vars - 1 - np.arange(n_vars))[None, :]) & 1).astype(float)
+
+
+def _configuration_probs(theta: np.ndarray) -> np.ndarray:
+    """(n, 2^V) probabilities of the configurations of :func:`_configurations`."""
+    p = np.ones((theta.shape[0], 1))
+    for v in range(theta.shape[1]):
+        t = theta[:, v:v + 1]
+        p = np.stack([p * (1 - t), p * t], axis=-1).reshape(theta.shape[0], -1)
+    return p
+
+
+# ----------------------------------------------------------------------------- pure VOI
+
+
+def evpi_from_configurations(config_values: np.ndarray, config_probs: np.ndarray,
+                             baseline: float | None = None) -> float:
+    """EVPI from values per draw and configuration.
+
+    ``config_values`` (n, K, A): value of each approach in draw n's configuration k;
+    ``config_probs`` (n, K): their probabilities (rows sum to 1). ``baseline`` is
+    ``max_a E[V_a]``; by default computed from the same arrays.
+    """
+    best = (config_probs * config_values.max(axis=2)).sum(axis=1).mean()
+    if baseline is None:
+        baseline = float(np.einsum("nk,nka->a", config_probs, config_values).max()
+                         / config_values.shape[0])
+    return max(0.0, float(best - baseline))
+
+
+def evppi_binary(values_if_1: np.ndarray, values_if_0: np.ndarray,
+                 weights: np.ndarray) -> dict:
+    """Exact EVPPI of one yes/no world state from draws.
+
+    ``values_if_1`` / ``values_if_0`` are (draws, approaches) values with the state's
+    credence set to 1 / 0; ``weights`` (draws,) are the credence draws ``theta_v``. Returns
+    ``{"value", "p1", "means_if_1", "means_if_0", "means", "best_if_1", "best_if_0", "best"}``
+    (indices of approaches). ``value >= 0`` up to rounding, which is clipped.
+    """
+    v1 = np.asarray(values_if_1, float)
+    v0 = np.asarray(values_if_0, float)
+    w = np.asarray(weights, float)
+    w1, w0 = w.sum(), (1 - w).sum()
+    n = len(w)
+    p1 = w1 / n
+    e1 = (w @ v1) / w1 if w1 > 0 else np.zeros(v1.shape[1])
+    e0 = ((1 - w) @ v0) / w0 if w0 > 0 else np.zeros(v0.shape[1])
+    means = p1 * e1 + (1 - p1) * e0
+    value = p1 * e1.max() + (1 - p1) * e0.max() - means.max()
+    return {"value": max(0.0, float(value)), "p1": float(p1), "means_if_1": e1,
+            "means_if_0": e0, "means": means, "best_if_1": int(np.argmax(e1)),
+            "best_if_0": int(np.argmax(e0)), "best": int(np.argmax(means))}
+
+
+def _cubic_design(x: np.ndarray) -> np.ndarray:
+    """Full cubic polynomial (all monomials of degree <= 3) of standardised columns of x."""
+    sd = x.std(axis=0)
+    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    cols = [np.ones(len(z))]
+    k = z.shape[1]
+    for deg in (1, 2, 3):
+        for combo in itertools.combinations_with_replacement(range(k), deg):
+            cols.append(np.prod(z[:, combo], axis=1))
+    return np.column_stack(cols)
+
+
+def regression_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares fitted values of y on the full cubic basis of x.
+
+    Solved through the (small) normal equations with a pseudo-inverse, which is robust to
+    constant inputs and much faster than a QR of the tall design under thread contention.
+    """
+    design = _cubic_design(np.asarray(x, float))
+    gram = design.T @ design
+    coef, *_ = np.linalg.lstsq(gram, design.T @ y, rcond=None)
+    return design @ coef
+
+
+def evppi_regression(values: np.ndarray, inputs: Sequence[np.ndarray]) -> float:
+    """EVPPI by single-sample regression (Strong, Oakley & Brennan 2014).
+
+    ``values`` (n, A); ``inputs[a]`` (n, p_a) the parameters approach ``a``'s value is
+    regressed on. Fitted values by least squares on a full cubic polynomial basis.
+    """
+    fitted = np.column_stack([regression_fit(inputs[a], values[:, a])
+                              for a in range(values.shape[1])])
+    return max(0.0, float(fitted.max(axis=1).mean() - fitted.mean(axis=0).max()))
+
+
+def evppi_from_conditional_means(cond_means: np.ndarray) -> float:
+    """EVPPI from E[V_a | parameter draw] (n, A): mean of max minus max of means."""
+    return max(0.0, float(cond_means.max(axis=1).mean() - cond_means.mean(axis=0).max()))
+
+
+# ----------------------------------------------------------------------------- switching
+
+
+SWITCH_MODES = ("shift", "fix")
+#: How a what-if moves a credence to x (see :class:`WhatIf`).
+SWITCH_MODE = "shift"
+
+
+class WhatIf:
+    """One belief variable moved to credence ``x``, everything else kept at its draws.
+
+    ``v0``/``v1`` (draws, approaches) are the values with the variable's credence set to 0 /
+    1 in every draw; by multilinearity the values with credences ``t`` (draws,) are exactly
+    ``v0 + t (v1 - v0)``. Two ways to move the credence to ``x``:
+
+    ``"fix"``
+        ``t = x`` in every draw (a classic one-way sensitivity analysis; the uncertainty
+        about this credence disappears, so at ``x`` = the current mean the verdict can differ
+        from the posterior verdict).
+    ``"shift"`` (default)
+        each draw is moved proportionally towards the end it approaches:
+        ``t = theta + (1 - theta) (x - m) / (1 - m)`` above the current mean ``m`` and
+        ``t = theta x / m`` below it. The mean of ``t`` is exactly ``x``; at ``x = m`` the
+        posterior itself is returned, so the verdict there *is* the reported verdict; at 0
+        and 1 both modes agree.
+
+    In both modes mean values are piecewise linear in ``x`` with a knot at ``m``.
+    """
+
+    def __init__(self, v0: np.ndarray, v1: np.ndarray, theta_v: np.ndarray,
+                 mode: str = SWITCH_MODE):
+        if mode not in SWITCH_MODES:
+            raise ValueError(f"mode must be one of {SWITCH_MODES}, not {mode!r}")
+        self.v0 = np.asarray(v0, float)
+        self.dv = np.asarray(v1, float) - self.v0
+        self.theta = np.asarray(theta_v, float)
+        self.current = float(self.theta.mean())
+        self.mode = mode
+
+    def credences(self, xs) -> np.ndarray:
+        """(len(xs), draws) credence draws for each what-if credence in ``xs``."""
+        x = np.atleast_1d(np.asarray(xs, float))[:, None]
+        if self.mode == "fix":
+            return np.broadcast_to(x, (x.shape[0], len(self.theta)))
+        m, th = self.current, self.theta[None, :]
+        up = th + (1 - th) * ((x - m) / (1 - m) if m < 1 else 0.0)
+        down = th * (x / m) if m > 0 else np.zeros_like(up)
+        return np.where(x >= m, up, down)
+
+    def values(self, xs) -> np.ndarray:
+        """(len(xs), draws, approaches) values."""
+        return self.v0[None] + self.credences(xs)[:, :, None] * self.dv[None]
+
+    def means(self, xs) -> np.ndarray:
+        """(len(xs), approaches) mean values."""
+        t = self.credences(xs)
+        n = len(self.theta)
+        return self.v0.mean(axis=0)[None] + (t @ self.dv) / n
+
+
+def _verdict_labels(rules, whatif: WhatIf, xs, target: int, chunk: int = 26) -> list[str]:
+    xs = np.atleast_1d(np.asarray(xs, float))
+    out = []
+    for start in range(0, len(xs), chunk):
+        pb, pt = target_rank_stats(whatif.values(xs[start:start + chunk]), target)
+        out.extend(verdict_for(rules, float(b), float(t)).label for b, t in zip(pb, pt))
+    return out
+
+
+def verdict_switches(rules, whatif: WhatIf, target: int, points: int = SCAN_POINTS,
+                     tol: float = BISECT_TOL) -> list[dict]:
+    """Every credence in [0, 1] where the verdict changes: grid scan, then bisection.
+
+    Returns ``[{credence, below, above}]`` (labels just below and above each switch) in
+    increasing order. A change that reverts within one grid step can be missed.
+    """
+    xs = np.linspace(0.0, 1.0, points)
+    labels = _verdict_labels(rules, whatif, xs, target)
+    out = []
+    for i in range(points - 1):
+        if labels[i] == labels[i + 1]:
+            continue
+        lo, hi = xs[i], xs[i + 1]
+        lab_lo, lab_hi = labels[i], labels[i + 1]
+        while hi - lo > tol:
+            mid = (lo + hi) / 2
+            lab = _verdict_labels(rules, whatif, mid, target)[0]
+            if lab == lab_lo:
+                lo = mid
+            else:
+                hi, lab_hi = mid, lab
+        out.append({"credence": (lo + hi) / 2, "below": lab_lo, "above": lab_hi})
+    return out
+
+
+def first_top_change(start: np.ndarray, end: np.ndarray) -> tuple[float, int, int] | None:
+    """Along the straight path ``start + t (end - start)``, t in (0, 1], the first t where
+    the top (argmax) changes: ``(t, top_at_start, new_top)``, or None."""
+    start = np.asarray(start, float)
+    slope = np.asarray(end, float) - start
+    top = int(np.argmax(start))
+    best = None
+    for b in range(len(start)):
+        gain = slope[b] - slope[top]
+        if b == top or gain <= 0:
+            continue
+        t = (start[top] - start[b]) / gain
+        if 0 < t <= 1:
+            key = (t, -gain, b)
+            if best is None or key < best:
+                best = key
+    return None if best is None else (float(best[0]), top, best[2])
+
+
+def top_switches_exact(whatif: WhatIf) -> dict:
+    """Nearest changes of the top approach below and above the current credence, exactly.
+
+    Returns ``{"top": index at the current credence, "below": (x, from, to) | None,
+    "above": ...}``; ``from`` is the top on the side of the current credence.
+    """
+    m = whatif.current
+    m0, mm, m1 = whatif.means([0.0, m, 1.0])
+    out = {"top": int(np.argmax(mm)), "below": None, "above": None}
+    for side, end, x_end in (("below", m0, 0.0), ("above", m1, 1.0)):
+        hit = first_top_change(mm, end)
+        if hit is not None:
+            t, frm, to = hit
+            out[side] = (m + t * (x_end - m), frm, to)
+    return out
+
+
+def top_switches_scan(whatif: WhatIf, points: int = 1001) -> list[tuple[float, int, int]]:
+    """Brute-force grid scan of the top approach: [(midpoint, top below, top above)]."""
+    xs = np.linspace(0.0, 1.0, points)
+    tops = np.argmax(whatif.means(xs), axis=1)
+    return [((xs[i] + xs[i + 1]) / 2, int(tops[i]), int(tops[i + 1]))
+            for i in range(points - 1) if tops[i] != tops[i + 1]]
+
+
+def switching_parts(whatif: WhatIf, rules, target: int) -> dict:
+    """Unrounded switching values of one variable (approach indices and verdict labels)."""
+    current = whatif.current
+    switches = verdict_switches(rules, whatif, target)
+    now = _verdict_labels(rules, whatif, current, target)[0]
+    below = [s for s in switches if s["credence"] < current]
+    above = [s for s in switches if s["credence"] > current]
+    verdict = {
+        "below": ({"credence": below[-1]["credence"], "from": below[-1]["above"],
+                   "to": below[-1]["below"]} if below else None),
+        "above": ({"credence": above[0]["credence"], "from": above[0]["below"],
+                   "to": above[0]["above"]} if above else None),
+    }
+    return {"current": current, "verdict_now": now, "verdict": verdict, "switches": switches,
+            "top": top_switches_exact(whatif)}
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+class MultilinearityError(RuntimeError):
+    """The value model is not multilinear as the exact methods here require."""
+
+
+def _check(name: str, got: np.ndarray, want: np.ndarray) -> None:
+    scale = max(1.0, float(np.abs(want).max()))
+    err = float(np.abs(got - want).max())
+    if not np.isfinite(err) or err > CHECK_RTOL * scale:
+        raise MultilinearityError(f"{name}: the value model is not multilinear (max error {err:.3g});"
+                                  " value of information cannot be computed exactly")
+
+
+def _quoted(name: str) -> str:
+    return f"\u201c{name}\u201d"
+
+
+def voi_parts(analysis) -> dict:
+    """Unrounded VOI quantities (arrays and floats) for tests and further analyses."""
+    vm = analysis.value_model
+    theta = np.asarray(analysis.theta, float)
+    ratings = np.asarray(analysis.ratings, float)
+    values = np.asarray(analysis.values, float)
+    n, n_vars = theta.shape
+    n_app = values.shape[1]
+    means = values.mean(axis=0)
+    baseline = float(means.max())
+
+    # Per-variable values with the credence set to 0 and to 1 (exact conditionals).
+    v0s, v1s = [], []
+    for j in range(n_vars):
+        th = theta.copy()
+        th[:, j] = 0.0
+        v0 = vm.values(th, ratings)
+        th[:, j] = 1.0
+        v1 = vm.values(th, ratings)
+        _check(f"variable {vm.var_ids[j]}", v0 + theta[:, j:j + 1] * (v1 - v0), values)
+        v0s.append(v0)
+        v1s.append(v1)
+
+    # Ratings: V_a = sum_S c_aS(theta) * prod_{j in S} r_aj (checked), then exact conditional
+    # means given the ratings and the regression estimate.
+    coef = _rating_coefficients(vm, theta)  # (16, n, A)
+    mono = _rating_monomials(ratings)  # (n, A, 16)
+    _check("ratings", np.einsum("sna,nas->na", coef, mono), values)
+    cond = np.einsum("sa,nas->na", coef.mean(axis=1), mono)
+    ratings_exact = evppi_from_conditional_means(cond)
+    ratings_reg = evppi_regression(values, [ratings[:, a, :] for a in range(n_app)])
+
+    # EVPI: enumerate the 2^V world configurations. The value in a configuration depends on
+    # the draw only through its ratings: V_a(z, r_d) = sum_S C_aS(z) M_aS(r_d).
+    configs = _configurations(n_vars)
+    cz = _rating_coefficients(vm, configs)  # (16, K, A)
+    cz_t = np.ascontiguousarray(cz.transpose(0, 2, 1))  # (16, A, K)
+    used = [m for m in range(cz.shape[0]) if np.any(cz[m] != 0) or np.any(coef[m] != 0)]
+    total_best = 0.0
+    expected = np.zeros((n, n_app))
+    for start in range(0, n, EVPI_CHUNK):
+        sl = slice(start, min(n, start + EVPI_CHUNK))
+        vz = np.zeros((sl.stop - sl.start, n_app, cz_t.shape[2]))  # (c, A, K)
+        for m in used:
+            vz += mono[sl, :, m, None] * cz_t[m][None]
+        p = _configuration_probs(theta[sl])  # (c, K)
+        total_best += float((p * vz.max(axis=1)).sum())
+        expected[sl] = np.einsum("ck,cak->ca", p, vz)
+    # Self-check of the enumeration: the expected value over configurations is the value.
+    _check("world configurations", expected, values)
+    evpi = max(0.0, total_best / n - baseline)
+
+    return {"evpi": evpi, "baseline": baseline, "means": means, "v0": v0s, "v1": v1s,
+            "ratings_regression": ratings_reg, "ratings_exact": ratings_exact}
+
+
+def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
+    """EVPI, per-variable EVPPI and switching values, JSON-ready.
+
+    Returns ``{"evpi": float, "evppi": [...], "switching_values": [...], "voi_method": str}``:
+
+    * ``evppi``: ``{variable, name, value, share, method, best_if_true, best_if_false,
+      p_true, sentence}`` per belief variable plus one ``{"variable": "ratings", ...,
+      "exact_value"}`` entry, sorted by ``value`` descending (ties: library order, ratings
+      last); ``share`` is ``value / evpi`` (0 when EVPI is 0); ``best_if_*`` are slugs
+      (null for the ratings entry).
+    * ``switching_values``: per variable in library order ``{variable, name, current,
+      verdict_now, verdict_switch, top_now, top_switch, sentence}``; ``verdict_switch`` is
+      ``{"below": {credence, from, to} | null, "above": ... | null}`` or null when the verdict
+      never changes in [0, 1]; ``top_switch`` likewise with approach slugs. ``from`` is the
+      state on the side of the current credence, ``to`` the one beyond the switch.
+    """
+    vm = analysis.value_model
+    lib = analysis.library
+    target = analysis.target
+    parts = voi_parts(analysis)
+    evpi = parts["evpi"]
+    slugs = vm.slugs
+    names = {a.slug: a.name for a in vm.approaches}
+    rules = lib.settings.verdicts
+    theta = np.asarray(analysis.theta, float)
+
+    def share(v: float) -> float:
+        return min(1.0, v / evpi) if evpi > 0 else 0.0
+
+    rows = []
+    for j, var in enumerate(lib.variables):
+        r = evppi_binary(parts["v1"][j], parts["v0"][j], theta[:, j])
+        value = min(r["value"], evpi)
+        b1, b0 = slugs[r["best_if_1"]], slugs[r["best_if_0"]]
+        q = _quoted(var.name)
+        if b1 == b0 or value <= 0:
+            sentence = (f"Knowing for certain whether {q} is true would not change your best "
+                        f"choice: {names[slugs[r['best']]]} has the highest expected value either "
+                        "way, so settling it is worth nothing for this decision.")
+        else:
+            sentence = (f"Knowing for certain whether {q} is true would change your best choice "
+                        f"often enough to be worth {_fmt_value(value)} value units "
+                        f"({_fmt_share(share(value))} of what perfect knowledge of everything "
+                        f"would be worth): if it is true, {names[b1]} is best; if not, "
+                        f"{names[b0]}.")
+        rows.append({"variable": var.id, "name": var.name, "value": _r(value),
+                     "share": _r(share(value)), "method": EXACT_METHOD,
+                     "p_true": _r(r["p1"]), "best_if_true": b1, "best_if_false": b0,
+                     "sentence": sentence, "_order": j, "_value": value})
+    rv = min(parts["ratings_regression"], evpi)
+    rows.append({
+        "variable": RATINGS_GROUP, "name": RATINGS_NAME, "value": _r(rv), "share": _r(share(rv)),
+        "method": RATINGS_METHOD, "exact_value": _r(parts["ratings_exact"]), "p_true": None,
+        "best_if_true": None, "best_if_false": None,
+        "sentence": (
+            "Knowing every approach's ratings (tractability, value if alignment is hard or easy, "
+            "neglectedness) exactly instead of as Low/Medium/High ranges would be worth about "
+            f"{_fmt_value(rv)} value units ({_fmt_share(share(rv))} of what perfect knowledge of "
+            "everything would be worth)."
+            if rv > 0 else
+            "Knowing every approach's ratings exactly would not change your best choice."),
+        "_order": len(lib.variables), "_value": rv,
+    })
+    rows.sort(key=lambda x: (-x["_value"], x["_order"]))
+    for row in rows:
+        del row["_order"], row["_value"]
+
+    switching = [
+        _switching_row(var, WhatIf(parts["v0"][j], parts["v1"][j], theta[:, j], mode),
+                       rules, target, slugs, names)
+        for j, var in enumerate(lib.variables)
+    ]
+    return {"evpi": _r(evpi), "evppi": rows, "switching_values": switching,
+            "voi_method": VOI_METHOD}
+
+
+def _switching_row(var, whatif: WhatIf, rules, target: int, slugs, names) -> dict:
+    sp = switching_parts(whatif, rules, target)
+    current = sp["current"]
+    vs, top = sp["verdict"], sp["top"]
+    verdict_switch = None
+    if vs["below"] or vs["above"]:
+        verdict_switch = {side: ({"credence": _r(s["credence"]), "from": s["from"], "to": s["to"]}
+                                 if s else None) for side, s in vs.items()}
+    top_switch = None
+    if top["below"] or top["above"]:
+        top_switch = {side: ({"credence": _r(top[side][0]), "from": slugs[top[side][1]],
+                              "to": slugs[top[side][2]]} if top[side] else None)
+                      for side in ("below", "above")}
+
+    seed_name = names[slugs[target]]
+    lead = f"If your credence in {_quoted(var.name)}"
+    now = f"(now {current:.2f})"
+    if verdict_switch is None:
+        text = (f"No change of this belief anywhere between 0 and 1 would change the verdict on "
+                f"{seed_name} ({sp['verdict_now']}).")
+    else:
+        b, a = vs["below"], vs["above"]
+        if b and a:
+            text = (f"{lead} fell below {b['credence']:.2f} {now}, the verdict on {seed_name} "
+                    f"would change from {b['from']} to {b['to']}; if it rose above "
+                    f"{a['credence']:.2f}, from {a['from']} to {a['to']}.")
+        elif b:
+            text = (f"{lead} fell below {b['credence']:.2f} {now}, the verdict on {seed_name} "
+                    f"would change from {b['from']} to {b['to']}.")
+        else:
+            text = (f"{lead} rose above {a['credence']:.2f} {now}, the verdict on {seed_name} "
+                    f"would change from {a['from']} to {a['to']}.")
+    texts = [text]
+    if top_switch is None:
+        texts.append(f"{names[slugs[top['top']]]} keeps the highest expected value at any "
+                     "credence.")
+    else:
+        for side, word in (("below", "Below"), ("above", "Above")):
+            if top[side]:
+                x, frm, to = top[side]
+                texts.append(f"{word} {x:.2f}, {names[slugs[to]]} would overtake "
+                             f"{names[slugs[frm]]} as the approach with the highest expected "
+                             "value.")
+    return {"variable": var.id, "name": var.name, "current": _r(current),
+            "verdict_now": sp["verdict_now"], "verdict_switch": verdict_switch,
+            "top_now": slugs[top["top"]], "top_switch": top_switch, "sentence": " ".join(texts)}

@@ -1,0 +1,169 @@
+"""Render the report: HTML with jinja2, PDF with WeasyPrint.
+
+One template environment (package loader, autoescape on, undefined names are errors) renders
+the context that :func:`cruxfit.reports.context.build_context` builds from the analysis
+result. The PDF engine may read nothing but ``data:`` URLs and the package's own ``static``
+folder: :class:`StaticOnlyFetcher` refuses everything else and records what it was asked
+for, so a test can prove that nothing was fetched.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+from markupsafe import Markup
+
+from cruxfit.reports.context import build_context
+
+#: Tagged PDF for accessibility (structure tree, language, /MarkInfo). WeasyPrint 70 accepts
+#: this variant; set to None to fall back to an untagged PDF.
+PDF_VARIANT: str | None = "pdf/ua-1"
+
+# ----------------------------------------------------------------------------- templates
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The one template environment of cruxfit's reports."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("cruxfit.reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def static_dir() -> Path:
+    """The package's static folder, resolved (the only place the PDF engine may read)."""
+    return Path(str(importlib.resources.files("cruxfit.reports").joinpath("static"))).resolve()
+
+
+@functools.lru_cache(maxsize=1)
+def _stylesheet() -> str:
+    return (static_dir() / "report.css").read_text(encoding="utf-8")
+
+
+def figures_for(ctx: dict) -> dict:
+    """Inline SVG for every plot in the context (trusted markup: we generate it)."""
+    from cruxfit.reports import plots
+
+    p = ctx["plots"]
+    cruxes = []
+    for c in ctx["cruxes"]:
+        d = c["density"]
+        cruxes.append(Markup(plots.density_svg(
+            d["x"], d["prior"], d["posterior"], prior_mean=d["prior_mean"],
+            posterior_mean=d["posterior_mean"], prefix=d["prefix"], title=d["title"]))
+            if d else Markup(""))
+    tornado = p["tornado"]
+    return {
+        "forest": Markup(plots.forest_svg(p["forest"])) if p["forest"] else Markup(""),
+        "tornado": (Markup(plots.tornado_svg(tornado["rows"], tornado["base"]))
+                    if tornado["rows"] else Markup("")),
+        "cruxes": cruxes,
+    }
+
+
+def render_html(result: dict, audience: str = "individual") -> str:
+    """The report as one self-contained HTML document (styles and plots inline)."""
+    ctx = build_context(result, audience)
+    template = environment().get_template("report.html.j2")
+    return template.render(**ctx, figures=figures_for(ctx), css=Markup(_stylesheet()))
+
+
+# ----------------------------------------------------------------------------- PDF
+def _weasyprint():
+    from weasyprint import CSS, HTML  # noqa: F401 - imported lazily: it is slow to import
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    return HTML, URLFetcher, URLFetcherResponse
+
+
+def make_fetcher(root: Path | None = None):
+    """A :class:`StaticOnlyFetcher` (created lazily so importing this module stays cheap)."""
+    return _fetcher_class()(root)
+
+
+@functools.lru_cache(maxsize=1)
+def _fetcher_class():
+    _, URLFetcher, URLFetcherResponse = _weasyprint()
+
+    class StaticOnlyFetcher(URLFetcher):
+        """Serve ``data:`` URLs and files inside the static folder; refuse everything else.
+
+        Every URL asked for is kept in ``requested``; refused ones also in ``refused``. A
+        refusal raises ``ValueError``, which WeasyPrint logs and skips (the resource is left
+        out, the report still renders).
+        """
+
+        def __init__(self, root: Path | None = None):
+            super().__init__(allowed_protocols={"data", "file"}, allow_redirects=False,
+                             timeout=1)
+            self.root = (root or static_dir()).resolve()
+            self.requested: list[str] = []
+            self.refused: list[str] = []
+            self.served: list[str] = []
+
+        def fetch(self, url, headers=None):
+            self.requested.append(url)
+            scheme = urlsplit(url).scheme.lower()
+            if scheme == "data":
+                self.served.append(url)
+                return super().fetch(url, headers)
+            if scheme == "file":
+                path = self._inside_root(url)
+                if path is not None:
+                    self.served.append(url)
+                    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": mime})
+            self.refused.append(url)
+            raise ValueError(f"cruxfit reports load nothing from outside: refused {url[:200]}")
+
+        def _inside_root(self, url: str) -> Path | None:
+            parts = urlsplit(url)
+            if parts.netloc not in ("", "localhost"):
+                return None
+            try:
+                path = Path(unquote(parts.path)).resolve()
+            except (OSError, RuntimeError, ValueError):
+                return None
+            if path != self.root and self.root in path.parents and path.is_file():
+                return path
+            return None
+
+    return StaticOnlyFetcher
+
+
+def render_pdf(result: dict, audience: str = "individual", *, url_fetcher=None,
+               pdf_variant: str | None = PDF_VARIANT) -> bytes:
+    """The report as PDF bytes.
+
+    Parameters
+    ----------
+    url_fetcher
+        The fetcher WeasyPrint must use; by default a fresh :class:`StaticOnlyFetcher`.
+        Tests pass their own to inspect what was asked for.
+    pdf_variant
+        ``"pdf/ua-1"`` (tagged PDF for accessibility) by default; None for a plain PDF.
+    """
+    HTML, _, _ = _weasyprint()
+    html = render_html(result, audience)
+    fetcher = url_fetcher if url_fetcher is not None else make_fetcher()
+    base_url = static_dir().as_uri() + "/"
+    document = HTML(string=html, base_url=base_url, url_fetcher=fetcher, media_type="print")
+    return document.write_pdf(pdf_variant=pdf_variant,
+                              pdf_identifier=_identifier(result, audience))
+
+
+def _identifier(result: dict, audience: str) -> bytes:
+    """A stable PDF file identifier from the inputs, so that the same run gives the same id."""
+    import hashlib
+
+    prov = result.get("provenance") or {}
+    key = f"{prov.get('input_sha256')}:{prov.get('library_sha256')}:{prov.get('seed')}:{audience}"
+    return hashlib.md5(key.encode("utf-8"), usedforsecurity=False).hexdigest().encode("ascii")

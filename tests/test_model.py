@@ -1,0 +1,293 @@
+"""The decision model: exactness, monotonicity, determinism, overrides and calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import beta as beta_dist
+
+from cruxfit.cruxes.library import load_library
+from cruxfit.models.analysis import analyse, evaluate
+from cruxfit.models.elicitation import build_model, loglik_matrix, observations
+from cruxfit.models.exact import exact_margin, posterior_on_grid, posterior_sds
+from cruxfit.models.profile import parse_profile
+from cruxfit.models.values import ValueModel
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = load_library()
+
+
+def profile(answers, name="t", **extra):
+    return parse_profile({"name": name, "kind": "individual", "answers": answers, **extra}, LIB)
+
+
+# ----------------------------------------------------------------- model structure, no sampling
+
+
+@pytest.mark.parametrize("answers", [
+    {},
+    {"safety-sabotage": 7},
+    {"world-short-timelines": 0.0, "world-alignment-hard": 1.0},
+    {s.id: (7 if s.scale == "agree7" else 1.0) for s in LIB.statements},
+    {s.id: (1 if s.scale == "agree7" else 0.0) for s in LIB.statements},
+])
+def test_model_logp_and_gradient_are_finite(answers):
+    model = build_model(LIB, observations(LIB, [profile(answers)]))
+    point = model.initial_point()
+    assert np.isfinite(model.compile_logp()(point))
+    assert np.all(np.isfinite(model.compile_dlogp()(point)))
+
+
+def test_every_data_profile_builds_a_finite_model():
+    from cruxfit.models.profile import load_profile
+
+    for path in sorted((ROOT / "data").glob("*.yaml")):
+        model = build_model(LIB, observations(LIB, [load_profile(path, LIB)]))
+        point = model.initial_point()
+        assert np.isfinite(model.compile_logp()(point)), path
+        assert np.all(np.isfinite(model.compile_dlogp()(point))), path
+
+
+def test_numpy_likelihood_matches_pymc_likelihood():
+    """The numpy twin (used for exactness and influence) equals PyMC's log-likelihood."""
+    prof = profile({"safety-sabotage": 2, "scaling-improves": 6, "fit-timelines-need-ai": 5,
+                    "world-short-timelines": 0.8, "world-alignment-hard": 0.1})
+    obs = observations(LIB, [prof])
+    model = build_model(LIB, obs)
+    observed = [model[name] for name in ("agree", "probability")]
+    logp = model.compile_logp(vars=observed)
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        theta = rng.uniform(0.05, 0.95, size=(1, len(LIB.variables)))
+        point = {"theta_logodds__": np.log(theta / (1 - theta))}
+        ours = loglik_matrix(LIB, obs, theta[None, :, :]).sum()
+        assert ours == pytest.approx(float(logp(point)), rel=1e-9, abs=1e-9)
+
+
+def test_unsure_is_missing_not_the_midpoint():
+    unsure = profile({"safety-sabotage": "unsure"})
+    midpoint = profile({"safety-sabotage": 4})
+    none = profile({})
+    j = LIB.variable_ids.index("safety")
+    x, w_unsure = posterior_on_grid(LIB, unsure)
+    _, w_none = posterior_on_grid(LIB, none)
+    _, w_mid = posterior_on_grid(LIB, midpoint)
+    assert np.allclose(w_unsure, w_none)
+    # An answer of 4 is information (it narrows the belief); unsure is not.
+    assert posterior_sds(LIB, midpoint)[j] < posterior_sds(LIB, unsure)[j] - 0.01
+
+
+# ----------------------------------------------------------------- exactness of the sampler
+
+
+def test_sampler_matches_quadrature_on_one_crux():
+    """NUTS posterior means agree with grid quadrature within 3 Monte Carlo standard errors."""
+    import arviz as az
+
+    prof = profile({"safety-aligned-enough": 6, "safety-sabotage": 3, "safety-narrow-tasks": 5,
+                    "world-short-timelines": 0.8})
+    a = analyse(LIB, prof, seed=11)
+    assert a.converged, a.diagnostics
+    x, w = posterior_on_grid(LIB, prof)
+    exact = w @ x
+    mcse = az.mcse(a.posterior.idata, var_names=["theta"], method="mean")["theta"].values[0]
+    for var in ("safety", "short-timelines", "scaling", "coordination"):
+        j = LIB.variable_ids.index(var)
+        got = a.theta[:, j].mean()
+        assert abs(got - exact[j]) < 3 * mcse[j], (var, got, exact[j], mcse[j])
+    # The answers really moved safety away from its prior (so the check is not vacuous).
+    assert exact[LIB.variable_ids.index("safety")] > LIB.variable("safety").prior.mean + 0.1
+
+
+def test_unanswered_variable_keeps_its_prior_exactly():
+    prof = profile({"safety-sabotage": 1})
+    x, w = posterior_on_grid(LIB, prof)
+    j = LIB.variable_ids.index("coordination")
+    v = LIB.variable("coordination")
+    assert w[j] @ x == pytest.approx(v.prior.mean, abs=1e-6)
+    dens = beta_dist(v.prior.alpha, v.prior.beta).pdf(x)
+    assert np.allclose(w[j], dens / dens.sum(), atol=1e-9)
+
+
+# ----------------------------------------------------------------- monotonicity (what favours means)
+
+
+def _exact_margin_general(answers):
+    """Exact margin for a profile answering one statement, any number of loadings (<= 2)."""
+    prof = profile(answers)
+    (sid,) = answers
+    loads = LIB.statement(sid).loads
+    if len(loads) == 1:
+        return exact_margin(LIB, prof)
+    # Two loadings: the posterior couples two variables; integrate on a 2-D grid.
+    n = 401
+    x = (np.arange(n) + 0.5) / n
+    idx = [LIB.variable_ids.index(ld.variable) for ld in loads]
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    V = len(LIB.variables)
+    theta = np.tile([v.prior.mean for v in LIB.variables], (n * n, 1))
+    theta[:, idx[0]], theta[:, idx[1]] = X.ravel(), Y.ravel()
+    obs = observations(LIB, [prof])
+    logw = loglik_matrix(LIB, obs, theta[:, None, :]).sum(axis=1)
+    for k in idx:
+        v = LIB.variables[k]
+        logw += beta_dist(v.prior.alpha, v.prior.beta).logpdf(theta[:, k])
+    w = np.exp(logw - logw.max())
+    w /= w.sum()
+    vm = ValueModel(LIB)
+    # Values are multilinear, so the posterior mean value is the weighted mean of values.
+    vals = vm.values(theta, vm.mean_ratings(len(theta)))
+    means = w @ vals
+    t = vm.index("ai-assisted")
+    return float(means[t] - np.delete(means, t).max())
+
+
+@pytest.mark.parametrize("statement", LIB.statements, ids=lambda s: s.id)
+def test_favours_is_borne_out_by_the_model(statement):
+    """Raising agreement with a favours=+1 statement never lowers AI-assisted alignment's
+    margin over the best alternative; a favours=-1 statement never raises it (exactly)."""
+    if statement.scale == "agree7":
+        levels = [1, 2, 3, 4, 5, 6, 7]
+    else:
+        levels = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
+    margins = np.array([_exact_margin_general({statement.id: v}) for v in levels])
+    steps = np.diff(margins) * statement.favours
+    assert np.all(steps >= -1e-9), (statement.id, margins)
+    assert margins[-1] * statement.favours > margins[0] * statement.favours  # it moves at all
+
+
+def test_monotonicity_holds_under_sampling_too():
+    """Spot check with MCMC: the extreme answers order the margin beyond Monte Carlo noise."""
+    lo = analyse(LIB, profile({"less-bootstrapping-dangerous": 1}), seed=5)
+    hi = analyse(LIB, profile({"less-bootstrapping-dangerous": 7}), seed=5)
+    m_lo = lo.to_dict()["verdict"]["margin"]
+    m_hi = hi.to_dict()["verdict"]["margin"]
+    assert m_lo > m_hi + 0.2  # favours -1: agreeing lowers the margin
+
+
+# ----------------------------------------------------------------- overrides
+
+
+def _fixed_theta(n=2000, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.beta(v.prior.alpha, v.prior.beta, n) for v in LIB.variables])
+
+
+def test_override_moves_numbers_in_the_expected_direction():
+    theta = _fixed_theta()
+    diag = {"converged": True, "reasons": []}
+    base = evaluate(LIB, profile({}), 0, theta, None, diag)
+    lowered = evaluate(LIB, profile({}, overrides={
+        "governance": {"tractability": "Low", "reason": "policy is slow"}}), 0, theta, None, diag)
+    raised = evaluate(LIB, profile({}, overrides={
+        "ai-assisted": {"neglectedness": "High", "reason": "strategic risks are unstudied"}}),
+        0, theta, None, diag)
+    g = base.value_model.index("governance")
+    t = base.target
+    assert lowered.values[:, g].mean() < base.values[:, g].mean() * 0.85
+    assert raised.values[:, t].mean() > base.values[:, t].mean() * 1.2
+    rows = {r["slug"]: r for r in lowered.approach_rows()}
+    assert rows["governance"]["overridden"] == {
+        "tractability": {"from": "Medium", "to": "Low", "reason": "policy is slow"}}
+    assert rows["governance"]["ratings"]["tractability"] == "Low"
+
+
+# ----------------------------------------------------------------- determinism and verdicts
+
+
+def test_same_seed_gives_identical_json(tmp_path):
+    from click.testing import CliRunner
+
+    from cruxfit.cli import main
+
+    runner = CliRunner()
+    outs = []
+    for name in ("a.json", "b.json"):
+        res = runner.invoke(main, ["report", str(ROOT / "data/mixed.yaml"), "-f", "json",
+                                   "-o", str(tmp_path / name), "--seed", "7", "-q"])
+        assert res.exit_code == 0, res.output
+        data = json.loads((tmp_path / name).read_text())
+        data.pop("timing")
+        outs.append(json.dumps(data, sort_keys=True))
+    assert outs[0] == outs[1]
+    data = json.loads(outs[0])
+    assert data["provenance"]["seed"] == 7
+    assert {"r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences", "chains", "draws"} <= set(data["diagnostics"])
+    assert {"cruxfit_version", "seed", "input_sha256", "library_sha256", "pymc_version"} <= set(data["provenance"])
+    for row in data["approaches"]:
+        assert {"slug", "name", "mean", "hdi_90", "p_best", "p_top3", "expected_rank"} <= set(row)
+        assert row["hdi_90"][0] <= row["mean"] <= row["hdi_90"][1]
+    assert sum(r["p_best"] for r in data["approaches"]) == pytest.approx(1.0, abs=1e-3)
+    assert sum(r["p_top3"] for r in data["approaches"]) == pytest.approx(3.0, abs=1e-3)
+
+
+def test_different_seed_changes_only_noise():
+    a = analyse(LIB, profile({"safety-sabotage": 2}), seed=1).to_dict()
+    b = analyse(LIB, profile({"safety-sabotage": 2}), seed=2).to_dict()
+    assert a["beliefs"] != b["beliefs"]
+    for x, y in zip(a["beliefs"], b["beliefs"]):
+        assert x["posterior_mean"] == pytest.approx(y["posterior_mean"], abs=0.02)
+
+
+# ----------------------------------------------------------------- calibration against the seed
+
+
+def _persona(answers):
+    return analyse(LIB, profile(answers), seed=3).to_dict()
+
+
+def test_calibration_good_fit_beliefs_make_a_strong_or_good_fit():
+    good = {b.statement: 7 for b in LIB.seed.good_fit}
+    good.update({b.statement: 1 for b in LIB.seed.less_relevant})
+    res = _persona(good)
+    assert res["verdict"]["label"] in ("strong fit", "good fit")
+    ranks = [r["slug"] for r in res["approaches"]]
+    assert "ai-assisted" in ranks[:3]
+    assert res["verdict"]["p_top3"] >= 0.55
+
+
+def test_calibration_less_relevant_beliefs_make_it_less_relevant():
+    bad = {b.statement: 7 for b in LIB.seed.less_relevant}
+    bad.update({b.statement: 1 for b in LIB.seed.good_fit})
+    res = _persona(bad)
+    assert res["verdict"]["label"] == "less relevant"
+
+
+def test_calibration_agent_foundations_persona():
+    """Long timelines and hard alignment put agent foundations near the top."""
+    res = _persona({"world-short-timelines": 0.05, "world-alignment-hard": 0.95,
+                    "world-alignment-ordinary": 1, "world-llm-informative": 2})
+    top = [r["slug"] for r in res["approaches"][:3]]
+    assert "agent-foundations" in top, top
+
+
+def test_calibration_coordination_optimist_favours_governance():
+    res = _persona({"world-coordination": 7, "world-alignment-hard": 0.8})
+    top = [r["slug"] for r in res["approaches"][:3]]
+    assert "governance" in top or "international" in top, top
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("optimistic.yaml", {"strong fit", "good fit"}),
+    ("sceptical.yaml", {"less relevant"}),
+])
+def test_example_profiles_get_sensible_verdicts(name, expected):
+    from cruxfit.models.profile import load_profile
+
+    res = analyse(LIB, load_profile(ROOT / "data" / name, LIB), seed=0).to_dict()
+    assert res["verdict"]["label"] in expected
+
+
+# ----------------------------------------------------------------- convergence honesty
+
+
+def test_too_few_draws_is_inconclusive_not_a_verdict():
+    a = analyse(LIB, profile({"safety-sabotage": 2}), seed=0, draws=100, tune=100, retry=False)
+    d = a.to_dict()
+    assert not a.converged
+    assert d["verdict"]["label"] == "inconclusive"
+    assert d["diagnostics"]["reasons"]
+    assert any("effective sample size" in r for r in d["diagnostics"]["reasons"])
