@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ class _StrictLoader(yaml.SafeLoader):
         tag = getattr(event, "tag", None)
         if tag is not None and tag not in ("!", None) and not tag.startswith("tag:yaml.org,2002:"):
             raise yaml.MarkedYAMLError(
-                problem=f"the YAML tag {tag} is not allowed; write plain values",
+                problem=f"the YAML tag {_short_tag(tag)} is not allowed; write plain values",
                 problem_mark=event.start_mark,
             )
         if isinstance(event, (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)):
@@ -45,7 +46,7 @@ class _StrictLoader(yaml.SafeLoader):
                 "str", "int", "float", "bool", "null", "seq", "map",
             ):
                 raise yaml.MarkedYAMLError(
-                    problem=f"the YAML tag {tag} is not allowed; write plain values",
+                    problem=f"the YAML tag {_short_tag(tag)} is not allowed; write plain values",
                     problem_mark=event.start_mark,
                 )
         return super().compose_node(parent, index)
@@ -75,6 +76,17 @@ _StrictLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+# YAML 1.1 needs a dot in a float; people write 1e-3 for a small probability, so accept the
+# exponent-only form too (YAML 1.2 does).
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
 
 
 def _yaml_problem(path: str, exc: yaml.YAMLError) -> Problem:
