@@ -18,7 +18,8 @@ from typing import Any, Iterable, Mapping
 from cruxfit.cruxes.errors import InputError, LibraryError, Problem, Problems, did_you_mean, one_of
 from cruxfit.cruxes.loading import is_finite_number, load_document
 
-LIBRARY_FILES = ("variables.yaml", "statements.yaml", "approaches.yaml", "seed.yaml", "model.yaml")
+LIBRARY_FILES = ("variables.yaml", "statements.yaml", "approaches.yaml", "seed.yaml", "model.yaml",
+                 "fit.yaml")
 DIMENSIONS = ("tractability", "hard", "easy", "neglectedness")
 LEVELS = ("Low", "Medium", "High")
 SCALES = ("agree7", "probability")
@@ -193,6 +194,15 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class FitItem:
+    """A personal-fit item: a skill or situation and how it weights each approach."""
+
+    id: str
+    text: str
+    weights: Mapping[str, float]
+
+
+@dataclass(frozen=True)
 class Library:
     variables: tuple[Variable, ...]
     statements: tuple[Statement, ...]
@@ -201,6 +211,7 @@ class Library:
     settings: Settings
     sha256: str
     source: str
+    fit_items: tuple[FitItem, ...] = ()
     _by_id: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def variable(self, vid: str) -> Variable:
@@ -616,6 +627,35 @@ def _read_seed(data: Any, problems: Problems, variables: list[str], statements: 
                 tuple(cruxes), tuple(good), tuple(less))
 
 
+def _read_fit(data: Any, problems: Problems, approaches: list[str]) -> list[FitItem]:
+    top = _Reader(problems, data, "")
+    top.only(["items"])
+    out: list[FitItem] = []
+    seen: dict[str, str] = {}
+    for key, item in _items(top, "items"):
+        r = _Reader(problems, item, key)
+        if not r.ok:
+            continue
+        r.only(["id", "text", "weights"])
+        fid, text = r.get("id", "str"), r.get("text", "str")
+        _unique(problems, r.key("id"), fid, seen, "fit item id")
+        wr = _Reader(problems, r.get("weights", "map", default={}), r.key("weights"))
+        weights: dict[str, float] = {}
+        bad = not wr.ok
+        for slug, w in wr.data.items():
+            wkey = wr.key(str(slug))
+            if not _ref(problems, wkey, slug, approaches, "approach"):
+                bad = True
+            elif not is_finite_number(w) or not -1 < w < 1:
+                problems.add(wkey, f"{w!r} is not allowed; a weight is a number strictly between -1 and 1")
+                bad = True
+            else:
+                weights[slug] = float(w)
+        if fid and text and not bad:
+            out.append(FitItem(fid, text, weights))
+    return out
+
+
 def _read_settings(data: Any, problems: Problems) -> Settings | None:
     r = _Reader(problems, data, "")
     r.only(["levels", "likelihood", "verdicts", "sampling", "convergence"])
@@ -744,7 +784,7 @@ def load_library(folder: str | Path | None = None) -> Library:
     def prob(name: str) -> Problems:
         return Problems(str(folder / name))
 
-    pv, ps, pa, pseed, pm = (prob(n) for n in LIBRARY_FILES)
+    pv, ps, pa, pseed, pm, pfit = (prob(n) for n in LIBRARY_FILES)
     settings = _read_settings(docs["model.yaml"], pm)
     variables = _read_variables(docs["variables.yaml"], pv)
     vids = [v.id for v in variables]
@@ -758,6 +798,7 @@ def load_library(folder: str | Path | None = None) -> Library:
                                   settings.levels if settings else {})
     declared_apps = _declared_ids(docs["approaches.yaml"], "approaches", "slug") or [a.slug for a in approaches]
     seed = _read_seed(docs["seed.yaml"], pseed, declared_vars, declared_stmts, declared_apps)
+    fit_items = _read_fit(docs["fit.yaml"], pfit, declared_apps)
     if HARD_VARIABLE not in declared_vars and not pv:
         pv.add("variables", f'must define "{HARD_VARIABLE}": the value model weighs the hard and easy ratings by it')
     slugs = [a.slug for a in approaches]
@@ -767,11 +808,11 @@ def load_library(folder: str | Path | None = None) -> Library:
         pa.add("approaches", f'"{SEED_APPROACH}" must be ranked')
     if len([a for a in approaches if a.ranked]) < 4 and not pa:
         pa.add("approaches", "at least four ranked approaches are needed (the verdict uses the top three)")
-    problems = [*pv.items, *ps.items, *pa.items, *pseed.items, *pm.items]
+    problems = [*pv.items, *ps.items, *pa.items, *pseed.items, *pm.items, *pfit.items]
     if problems or settings is None or seed is None:
         raise LibraryError(problems or _single(str(folder), "could not be read"))
     lib = Library(tuple(variables), tuple(statements), tuple(approaches), seed, settings, sha,
-                  str(folder))
+                  str(folder), tuple(fit_items))
     _CACHE[(str(folder.resolve()), sha)] = lib
     return lib
 

@@ -48,6 +48,13 @@ def profile_schema(library: Library, version: str) -> dict[str, Any]:
                      "description": "Only individual profiles are supported so far."},
             "notes": {"type": "string", "maxLength": MAX_NOTES},
             "answers": {"type": "object", "properties": answers, "additionalProperties": False},
+            "fit": {
+                "type": "object",
+                "description": "Optional personal fit: how well each item describes you, 1-7.",
+                "properties": {f.id: {"description": f.text, **answer_schema("agree7")}
+                               for f in library.fit_items},
+                "additionalProperties": False,
+            },
             "overrides": {
                 "type": "object",
                 "properties": {a.slug: override for a in library.ranked},
@@ -88,6 +95,13 @@ def profile_template(library: Library) -> str:
         effect = "a better" if s.favours > 0 else "a worse"
         lines += _comment(f"[{scale}] Agreeing means {loads}; it makes AI-assisted alignment {effect} fit.")
         lines.append(f"  {s.id}: unsure")
+    if library.fit_items:
+        lines += ["", "# Optional personal fit: how well does each describe you? 1 not at all ... 7 very well.",
+                  "# It multiplies the value of the approaches that use it; 4 or unsure is neutral.",
+                  "fit:"]
+        for f in library.fit_items:
+            lines += _comment(f.text)
+            lines.append(f"  {f.id}: unsure")
     lines += [
         "",
         "# Optional: override a rating of an approach, with your reason. Levels: Low, Medium, High.",

@@ -31,7 +31,7 @@ from cruxfit.models.decision import (
 from cruxfit.models.elicitation import loglik_matrix
 from cruxfit.models.inference import Posterior, sample
 from cruxfit.models.profile import Profile
-from cruxfit.models.values import RATING_DIMS, ValueModel
+from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 
 SCHEMA_VERSION = 1
 
@@ -78,10 +78,13 @@ class Analysis:
         for i, a in enumerate(vm.approaches):
             lo, hi = hdi(self.values[:, i])
             used = vm.ratings_used[a.slug]
+            fit = float(vm.fit[i])
             rows.append({
                 "slug": a.slug,
                 "name": a.name,
                 "mean": _r(summary["mean"][i]),
+                "worldview_mean": _r(summary["mean"][i] / fit),
+                "personal_fit": _r(fit),
                 "hdi_90": [_r(lo), _r(hi)],
                 "p_best": _r(summary["p_best"][i]),
                 "p_top3": _r(summary["p_top3"][i]),
@@ -286,6 +289,9 @@ class Analysis:
             "profile": {
                 "name": self.profile.name, "kind": self.profile.kind,
                 "notes": self.profile.notes, "answered": len(self.profile.answers),
+                "fit": [{"id": f.id, "text": f.text, "answer": self.profile.fit.get(f.id)}
+                        for f in lib.fit_items],
+                "has_fit": bool(self.profile.fit),
                 "unsure": list(self.profile.unsure), "statements": len(lib.statements),
             },
             "verdict": verdict,
@@ -350,6 +356,8 @@ def evaluate(library: Library, profile: Profile, seed: int, theta: np.ndarray,
              posterior: Posterior | None, diagnostics: dict,
              personal_fit: dict | None = None) -> Analysis:
     """Value draws and the Analysis object from credence draws (draws, variables)."""
+    if personal_fit is None:
+        personal_fit = personal_fit_factors(library, profile.fit)
     vm = ValueModel(library, profile.overrides, personal_fit)
     ratings = vm.draw_ratings(theta.shape[0], rating_seed(seed))
     values = vm.values(theta, ratings)

@@ -29,7 +29,7 @@ from cruxfit.cruxes.library import DIMENSIONS, LEVELS, Library
 from cruxfit.cruxes.loading import decode_text, parse_document, read_text
 
 KINDS = ("individual", "organisation")
-PROFILE_KEYS = ("name", "kind", "answers", "notes", "overrides")
+PROFILE_KEYS = ("name", "kind", "answers", "fit", "notes", "overrides")
 UNSURE = "unsure"
 MAX_NAME = 200
 MAX_NOTES = 20_000
@@ -51,6 +51,7 @@ class Profile:
     unsure: tuple[str, ...] = ()
     notes: str | None = None
     overrides: Mapping[str, Override] = field(default_factory=dict)
+    fit: Mapping[str, float] = field(default_factory=dict)
     source: str = "<memory>"
     sha256: str = ""
 
@@ -60,6 +61,8 @@ class Profile:
         answers: dict[str, Any] = {k: v for k, v in self.answers.items()}
         answers.update({k: UNSURE for k in self.unsure})
         data["answers"] = answers
+        if self.fit:
+            data["fit"] = {k: int(v) for k, v in self.fit.items()}
         if self.overrides:
             data["overrides"] = {
                 slug: {**o.ratings, "reason": o.reason} for slug, o in self.overrides.items()
@@ -197,6 +200,24 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
             else:
                 answers[sid] = checked
 
+    fit: dict[str, float] = {}
+    raw_fit = data.get("fit")
+    items = [f.id for f in library.fit_items]
+    if raw_fit is not None:
+        if not isinstance(raw_fit, dict):
+            problems.add("fit", f"must be a mapping from fit item id to a 1-7 answer, not {_describe(raw_fit)}")
+        else:
+            for fid, value in raw_fit.items():
+                key = f"fit.{fid}"
+                if fid not in items:
+                    problems.add(key, f"is not a personal-fit item{did_you_mean(str(fid), items)}; allowed: {one_of(items)}")
+                    continue
+                checked, message = check_answer("agree7", value)
+                if message:
+                    problems.add(key, message.replace("strongly disagree", "not at all").replace("strongly agree", "very well"))
+                elif checked is not None:
+                    fit[fid] = checked
+
     overrides: dict[str, Override] = {}
     raw_over = data.get("overrides")
     if raw_over is not None:
@@ -246,6 +267,7 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
         unsure=tuple(sorted(unsure, key=order.__getitem__)),
         notes=notes,
         overrides=overrides,
+        fit={k: fit[k] for k in items if k in fit},
         source=source,
         sha256=sha256,
     )

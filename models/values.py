@@ -59,6 +59,19 @@ def _lognormal_params(mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.
     return np.log(mean) - sigma2 / 2, np.sqrt(sigma2)
 
 
+def personal_fit_factors(library: Library, fit: Mapping[str, float]) -> dict[str, float]:
+    """Personal-fit multiplier per ranked approach from 1-7 fit answers (4 is neutral)."""
+    factors = {a.slug: 1.0 for a in library.ranked}
+    for item in library.fit_items:
+        answer = fit.get(item.id)
+        if answer is None:
+            continue
+        for slug, w in item.weights.items():
+            if slug in factors:
+                factors[slug] *= 1.0 + w * (answer - 4.0) / 3.0
+    return factors
+
+
 class ValueModel:
     """Vectorised value model for the ranked approaches of a library.
 

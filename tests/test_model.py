@@ -291,3 +291,37 @@ def test_too_few_draws_is_inconclusive_not_a_verdict():
     assert d["verdict"]["label"] == "inconclusive"
     assert d["diagnostics"]["reasons"]
     assert any("effective sample size" in r for r in d["diagnostics"]["reasons"])
+
+
+# ----------------------------------------------------------------- personal fit
+
+
+def test_personal_fit_factors_follow_the_library_weights():
+    from cruxfit.models.values import personal_fit_factors
+
+    item = next(f for f in LIB.fit_items if f.id == "maths-philosophy")
+    w = item.weights["agent-foundations"]
+    assert personal_fit_factors(LIB, {"maths-philosophy": 7})["agent-foundations"] == pytest.approx(1 + w)
+    assert personal_fit_factors(LIB, {"maths-philosophy": 1})["agent-foundations"] == pytest.approx(1 - w)
+    assert set(personal_fit_factors(LIB, {"maths-philosophy": 4}).values()) == {1.0}
+    assert set(personal_fit_factors(LIB, {}).values()) == {1.0}
+
+
+def test_personal_fit_multiplies_values_and_is_reported_apart():
+    theta = _fixed_theta()
+    diag = {"converged": True, "reasons": []}
+    plain = evaluate(LIB, profile({}), 0, theta, None, diag)
+    mathy = evaluate(LIB, profile({}, fit={"maths-philosophy": 7, "policy": 1}), 0, theta, None, diag)
+    af = plain.value_model.index("agent-foundations")
+    assert mathy.values[:, af].mean() == pytest.approx(plain.values[:, af].mean() * 1.45)
+    rows = {r["slug"]: r for r in mathy.approach_rows()}
+    assert rows["agent-foundations"]["personal_fit"] == pytest.approx(1.45)
+    assert rows["agent-foundations"]["worldview_mean"] == pytest.approx(
+        {r["slug"]: r for r in plain.approach_rows()}["agent-foundations"]["mean"], abs=1e-3)
+    assert rows["governance"]["personal_fit"] < 1
+
+
+def test_calibration_agent_foundations_persona_with_maths_skill_ranks_it_first():
+    res = analyse(LIB, profile({"world-short-timelines": 0.1, "world-alignment-hard": 0.9},
+                               fit={"maths-philosophy": 7}), seed=4).to_dict()
+    assert res["approaches"][0]["slug"] == "agent-foundations"

@@ -27,7 +27,7 @@ SLUGS = ('"ai-assisted", "rlhf", "scalable-oversight", "evals", "interpretabilit
          '"corrigibility", "agent-foundations", "multi-agent", "lab-culture", "governance", '
          '"compute-governance", "international" or "pause"')
 DIMS = '"tractability", "hard", "easy" or "neglectedness"'
-KEYS = '"name", "kind", "answers", "notes" or "overrides"'
+KEYS = '"name", "kind", "answers", "fit", "notes" or "overrides"'
 
 
 def _yaml(answers: str = "", extra: str = "") -> str:
