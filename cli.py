@@ -267,8 +267,8 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
 @click.option("-o", "--output", type=click.Path(path_type=Path),
               help="Output file ('-' for standard output). Default: the profile's name, made "
                    "safe for a file name, in the current folder.")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="pdf", show_default=True,
-              help="Report format.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="Report format: pdf, html or json. Default: from the output file's suffix, else pdf.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="individual", show_default=True,
               help="Emphasis of the report; never changes a number.")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
@@ -288,7 +288,31 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     """
     say = _say(quiet)
     lib = _library(ctx)
-    prof, path = _load_profile_arg(lib, profile)
+    prof, _ = _load_profile_arg(lib, profile)
+    fmt = fmt or format_from_suffix(output)
+    code = produce_report(lib, prof, output, fmt=fmt, audience=audience, seed=seed,
+                          save_posterior=save_posterior, say=say)
+    if code == EXIT_INCONCLUSIVE and allow_unconverged:
+        code = EXIT_OK
+    if code:
+        sys.exit(code)
+
+
+def format_from_suffix(path: Path | None, default: str = "pdf") -> str:
+    """The report format a file name asks for (.pdf, .html/.htm, .json), else the default."""
+    if path is None:
+        return default
+    suffix = path.suffix.lower().lstrip(".")
+    return {"htm": "html"}.get(suffix, suffix) if suffix in ("pdf", "html", "htm", "json") else default
+
+
+def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience: str = "individual",
+                   seed: int = 0, save_posterior: Path | None = None, say=None) -> int:
+    """Analyse one profile and write one report; return the exit status it deserves.
+
+    Raises InputError / OutputError before any sampling if the output cannot be written.
+    """
+    say = say or (lambda m: None)
     if output is None:
         output = _default_output(prof.name, fmt)
     to_stdout = str(output) == "-"
@@ -303,7 +327,11 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     result, analysis = run_analysis(lib, prof, seed, say=say)
     data = render_output(result, fmt, audience)
     if to_stdout:
-        click.echo(data.decode("utf-8") if fmt != "pdf" else data, nl=False)
+        if fmt == "pdf":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            click.echo(data.decode("utf-8"), nl=False)
     else:
         from cruxfit.reports.files import write_atomic
 
@@ -319,9 +347,45 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     if not verdict["converged"]:
         click.echo("Warning: sampling did not converge; no verdict is given. "
                    + "; ".join(result["diagnostics"]["reasons"]), err=True)
-        if not allow_unconverged:
-            sys.exit(EXIT_INCONCLUSIVE)
+        return EXIT_INCONCLUSIVE
+    return EXIT_OK
 
+
+# ---------------------------------------------------------------- assess (owned by the
+# questionnaire work: cruxes/questionnaire.py holds the logic; keep this command thin)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("profile.yaml"), show_default=True,
+              help="Where to write the finished profile.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the report here when done (format from the suffix: .pdf, .html, .json).")
+@click.option("--resume", is_flag=True, help="Continue an interrupted session from its saved progress.")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="individual", show_default=True,
+              help="Emphasis of the report written with --report.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
+              help="Random seed for the report.")
+@click.pass_context
+@handle_errors
+def assess(ctx, output, report_file, resume, audience, seed):
+    """Answer the statements in the terminal and get a profile (and, with --report, a report).
+
+    Answers: 1-7 (or a probability where asked), '?' explains the statement, Enter or 's'
+    means unsure, 'b' goes back. Progress is saved after every answer; --resume continues.
+    Answers can also be piped in, one per line.
+    """
+    from cruxfit.cruxes.questionnaire import run_assess
+
+    lib = _library(ctx)
+    prof = run_assess(lib, output=output, resume=resume)
+    if prof is None:
+        return
+    if report_file is not None:
+        code = produce_report(lib, prof, report_file, fmt=format_from_suffix(report_file),
+                              audience=audience, seed=seed, say=_say(False))
+        if code:
+            sys.exit(code)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
