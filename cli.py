@@ -158,22 +158,28 @@ def approaches(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 @handle_errors
 def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool) -> None:
-    """Check profile files; print every problem, one line each.
+    """Check profile files (YAML, JSON or form-style CSV); print every problem, one line each.
 
     Exits 0 when every file is valid and 2 when any has a problem.
     """
-    from cruxfit.models.profile import load_profile
-
     lib = _library(ctx)
     failed = 0
     for path in files:
         try:
-            profile = load_profile(path, lib)
+            profile = load_subject(lib, path)
         except InputError as exc:
             failed += 1
             _print_problems(exc)
             continue
-        if not quiet:
+        for warning in getattr(profile, "warnings", ()):
+            click.echo(f"Warning: {warning}", err=True)
+        if quiet:
+            continue
+        if profile.kind == "organisation":
+            n = sum(len(m.answers) for m in profile.respondents)
+            click.echo(f"{path}: ok ({profile.name}: organisation of {len(profile.respondents)} "
+                       f"respondents, {n} answers)")
+        else:
             n = len(profile.answers)
             click.echo(f"{path}: ok ({profile.name}: {n} of {len(lib.statements)} statements answered)")
     if failed:
@@ -223,16 +229,31 @@ def _say(quiet: bool):
 
 
 def _example_profile_path() -> Path:
-    import importlib.resources
+    # data/ is a folder of example inputs, not a Python package (so that `cruxfit validate
+    # data/*` sees only profiles); it sits beside cruxes/ both in the source tree and when
+    # installed as package data.
+    import cruxfit.cruxes
 
-    return Path(str(importlib.resources.files("cruxfit.data").joinpath("example.yaml")))
+    return Path(cruxfit.cruxes.__file__).resolve().parent.parent / "data" / "example.yaml"
+
+
+def load_subject(lib, path: Path):
+    """A profile file (YAML/JSON, individual or organisation) or a form-style CSV."""
+    if Path(path).suffix.lower() == ".csv":
+        from cruxfit.models.csvinput import read_organisation
+
+        return read_organisation(path, lib)
+    from cruxfit.models.profile import load_profile
+
+    return load_profile(path, lib)
 
 
 def _load_profile_arg(lib, profile: Path | None):
-    from cruxfit.models.profile import load_profile
-
     path = profile if profile is not None else _example_profile_path()
-    return load_profile(path, lib), path
+    subject = load_subject(lib, path)
+    for warning in getattr(subject, "warnings", ()):
+        click.echo(f"Warning: {warning}", err=True)
+    return subject, path
 
 
 def _default_output(name: str, fmt: str) -> Path:
@@ -320,11 +341,14 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
         from cruxfit.reports.files import check_output_path
 
         check_output_path(output)
-    say(f"Analysing {prof.name} ({len(prof.answers)} of {len(lib.statements)} statements answered, seed {seed})...")
+    if prof.kind == "organisation":
+        say(f"Analysing {prof.name} ({len(prof.respondents)} respondents pooled, seed {seed})...")
+    else:
+        say(f"Analysing {prof.name} ({len(prof.answers)} of {len(lib.statements)} statements answered, seed {seed})...")
     _warn_if_cold(say)
-    from cruxfit.models.run import run_analysis
+    from cruxfit.models.run import run_any
 
-    result, analysis = run_analysis(lib, prof, seed, say=say)
+    result, analysis = run_any(lib, prof, seed, say=say)
     data = render_output(result, fmt, audience)
     if to_stdout:
         if fmt == "pdf":
@@ -358,34 +382,75 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
 @main.command()
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("profile.yaml"), show_default=True,
-              help="Where to write the finished profile.")
+              help="Where to write the finished profile (YAML; JSON if it ends in .json). "
+                   "Refuses to replace an existing file unless --force is given.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the report here when done (format from the suffix: .pdf, .html, .json).")
-@click.option("--resume", is_flag=True, help="Continue an interrupted session from its saved progress.")
+@click.option("--resume", is_flag=True,
+              help="Continue an interrupted session from its progress file, at the first "
+                   "unanswered question.")
+@click.option("--force", is_flag=True,
+              help="Replace the output file if it already exists (only once the questionnaire "
+                   "is finished).")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="individual", show_default=True,
               help="Emphasis of the report written with --report.")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
               help="Random seed for the report.")
 @click.pass_context
 @handle_errors
-def assess(ctx, output, report_file, resume, audience, seed):
+def assess(ctx, output, report_file, resume, force, audience, seed):
     """Answer the statements in the terminal and get a profile (and, with --report, a report).
 
-    Answers: 1-7 (or a probability where asked), '?' explains the statement, Enter or 's'
-    means unsure, 'b' goes back. Progress is saved after every answer; --resume continues.
-    Answers can also be piped in, one per line.
+    \b
+    The statements come grouped by crux, then the beliefs about who the
+    approach suits, then the wider world, then an optional section on your
+    skills and situation (personal fit). At each question:
+      1-7            your answer (a probability 0-1 or a percentage such as
+                     70% where the question asks for one)
+      Enter or s     unsure: counts as no answer, never as the middle
+      ?              explain what the statement is evidence about
+      b              back one question
+      q              quit; your answers so far are kept
+
+    \b
+    Progress is saved after every answer to OUTPUT.progress.yaml beside the
+    output (for example profile.yaml.progress.yaml). After Ctrl-C, q or the
+    end of piped input, run the same command with --resume to continue; a new
+    session refuses to start while that file exists (delete it to start over).
+    The progress file is removed once the profile is written.
+
+    \b
+    Answers can be piped in, one per line, starting with the name (an empty
+    line gives "Me"): printf 'Ada\\n5\\n3\\n...' | cruxfit assess -o ada.yaml
+    The questionnaire goes to standard output, problems to standard error. If
+    the input ends before the questions do, progress is saved and the exit
+    status is 2. Exit status: 0 done or quit with q, 2 bad input, 130 Ctrl-C.
     """
-    from cruxfit.cruxes.questionnaire import run_assess
+    from cruxfit.cruxes.questionnaire import AssessInterrupted, run_assess
 
     lib = _library(ctx)
-    prof = run_assess(lib, output=output, resume=resume)
+    if report_file is not None:
+        from cruxfit.reports.files import check_output_path
+
+        check_output_path(report_file)  # fail before the questions, not after them
+    try:
+        prof = run_assess(lib, output=output, resume=resume, force=force,
+                          announce_next=report_file is None)
+    except AssessInterrupted:
+        sys.exit(130)  # progress is saved and the message printed by run_assess
     if prof is None:
         return
     if report_file is not None:
-        code = produce_report(lib, prof, report_file, fmt=format_from_suffix(report_file),
-                              audience=audience, seed=seed, say=_say(False))
+        try:
+            code = produce_report(lib, prof, report_file, fmt=format_from_suffix(report_file),
+                                  audience=audience, seed=seed, say=_say(False))
+        except KeyboardInterrupt:
+            click.echo(f"Interrupted; the profile {output} is written; run `cruxfit report "
+                       f"{output} -o {report_file}` for the report.", err=True)
+            sys.exit(130)
         if code:
             sys.exit(code)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -191,6 +191,8 @@ class Settings:
     ess_bulk_min: float
     ess_tail_min: float
     divergences_max: int
+    org_mean_sd: float = 1.0
+    org_spread_sd: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -658,7 +660,7 @@ def _read_fit(data: Any, problems: Problems, approaches: list[str]) -> list[FitI
 
 def _read_settings(data: Any, problems: Problems) -> Settings | None:
     r = _Reader(problems, data, "")
-    r.only(["levels", "likelihood", "verdicts", "sampling", "convergence"])
+    r.only(["levels", "likelihood", "verdicts", "sampling", "convergence", "organisation"])
     lr = _Reader(problems, r.get("levels", "map", default={}), "levels")
     lr.only(DIMENSIONS)
     levels: dict[str, dict[str, LevelDist]] = {}
@@ -732,11 +734,20 @@ def _read_settings(data: Any, problems: Problems) -> Settings | None:
     cr.only(["r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences_max"])
     conv = [cr.get("r_hat_max", "number"), cr.get("ess_bulk_min", "number"),
             cr.get("ess_tail_min", "number"), cr.get("divergences_max", "int")]
-    if problems or bad or None in (disc, cuts, sd_logit, clip, chains, tune, draws, ta, *conv) or not verdicts:
+    orr = _Reader(problems, r.get("organisation", "map", required=False, default={}), "organisation")
+    orr.only(["mean_sd", "spread_sd"])
+    org = []
+    for k, default in (("mean_sd", 1.0), ("spread_sd", 0.8)):
+        v = orr.get(k, "number", required=False, default=default)
+        if v is not None and v <= 0:
+            problems.add(orr.key(k), f"{v} must be above 0")
+            v = None
+        org.append(v)
+    if problems or bad or None in (disc, cuts, sd_logit, clip, chains, tune, draws, ta, *conv, *org) or not verdicts:
         return None
     return Settings(levels, float(disc), tuple(float(c) for c in cuts), float(sd_logit), float(clip),
                     tuple(verdicts), chains, tune, draws, float(ta), float(conv[0]), float(conv[1]),
-                    float(conv[2]), int(conv[3]))
+                    float(conv[2]), int(conv[3]), float(org[0]), float(org[1]))
 
 
 # --------------------------------------------------------------------------- loading

@@ -91,22 +91,54 @@ def build_model(library: Library, obs: Observations):
             beta=np.broadcast_to(beta, (R, V)),
             dims=("respondent", "variable"),
         )
-        logit_theta = pt.log(theta) - pt.log1p(-theta)
-        ordinal = np.flatnonzero(obs.ordinal)
-        if ordinal.size:
-            x = pt.sum(logit_theta[obs.respondent[ordinal]] * obs.load[ordinal], axis=1)
-            pm.OrderedLogistic(
-                "agree",
-                eta=settings.discrimination * x,
-                cutpoints=np.array(settings.cutpoints),
-                observed=obs.value[ordinal].astype("int64"),
-                compute_p=False,
-            )
-        continuous = np.flatnonzero(~obs.ordinal)
-        if continuous.size:
-            x = pt.sum(logit_theta[obs.respondent[continuous]] * obs.load[continuous], axis=1)
-            pm.Normal("probability", mu=x, sigma=settings.sd_logit,
-                      observed=logit(obs.value[continuous]))
+        _likelihood(pt.log(theta) - pt.log1p(-theta), obs, settings)
+    return model
+
+
+def _likelihood(logit_theta, obs: Observations, settings) -> None:
+    """Add the answer likelihood to the current model, given (R, V) log-odds credences."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    ordinal = np.flatnonzero(obs.ordinal)
+    if ordinal.size:
+        x = pt.sum(logit_theta[obs.respondent[ordinal]] * obs.load[ordinal], axis=1)
+        pm.OrderedLogistic(
+            "agree",
+            eta=settings.discrimination * x,
+            cutpoints=np.array(settings.cutpoints),
+            observed=obs.value[ordinal].astype("int64"),
+            compute_p=False,
+        )
+    continuous = np.flatnonzero(~obs.ordinal)
+    if continuous.size:
+        x = pt.sum(logit_theta[obs.respondent[continuous]] * obs.load[continuous], axis=1)
+        pm.Normal("probability", mu=x, sigma=settings.sd_logit,
+                  observed=logit(obs.value[continuous]))
+
+
+def build_org_model(library: Library, obs: Observations):
+    """Partial pooling of several respondents' credences (non-centred, log-odds scale).
+
+    ``mu`` is the organisation's log-odds per variable, ``tau`` how far members spread
+    around it, and ``theta`` (a deterministic) each member's credence.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    settings = library.settings
+    means = np.array([v.prior.mean for v in library.variables])
+    R, V = obs.n_respondents, len(means)
+    coords = {"respondent": np.arange(R), "variable": list(library.variable_ids)}
+    with pm.Model(coords=coords) as model:
+        mu = pm.Normal("mu", mu=logit(means), sigma=settings.org_mean_sd, dims="variable")
+        tau = pm.HalfNormal("tau", sigma=settings.org_spread_sd, dims="variable")
+        z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "variable"))
+        logit_theta = mu[None, :] + tau[None, :] * z
+        pm.Deterministic("theta", pm.math.invlogit(logit_theta), dims=("respondent", "variable"))
+        pm.Deterministic("org_theta", pm.math.invlogit(mu), dims="variable")
+        _likelihood(logit_theta, obs, settings)
+    del pt
     return model
 
 

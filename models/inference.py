@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from cruxfit.cruxes.library import Library
-from cruxfit.models.elicitation import Observations, build_model, observations
+from cruxfit.models.elicitation import Observations, build_model, build_org_model, observations
 from cruxfit.models.profile import Profile
 
 
@@ -57,13 +57,16 @@ class Posterior:
     diagnostics: Diagnostics
     idata: object
     seconds: dict[str, float]
+    org_theta: np.ndarray | None = None  # (draws, variables), organisations only
+    tau: np.ndarray | None = None  # (draws, variables), organisations only
 
 
-def check_convergence(idata, library: Library, respondent_slice=None) -> tuple[dict, list[str]]:
+def check_convergence(idata, library: Library, respondent_slice=None,
+                      var_names: Sequence[str] = ("theta",)) -> tuple[dict, list[str]]:
     import arviz as az
 
     s = library.settings
-    post = idata.posterior["theta"]
+    post = idata.posterior[list(var_names)]
     if respondent_slice is not None:
         post = post.isel(respondent=respondent_slice)
     with warnings.catch_warnings():
@@ -104,7 +107,8 @@ def _quiet_pymc() -> None:
 def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
            draws: int | None = None, tune: int | None = None, chains: int | None = None,
            target_accept: float | None = None, retry: bool = True,
-           say: Callable[[str], None] | None = None) -> Posterior:
+           say: Callable[[str], None] | None = None, hierarchical: bool = False,
+           cores: int = 1) -> Posterior:
     """Sample the posterior of the credences for one or more independent respondents.
 
     A run that fails the library's convergence bar is retried once with twice the tuning,
@@ -127,19 +131,20 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
     while True:
         attempts += 1
         t1 = time.perf_counter()
-        model = build_model(library, obs)
+        model = (build_org_model if hierarchical else build_model)(library, obs)
         t_build += time.perf_counter() - t1
         t1 = time.perf_counter()
         with model, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             idata = pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=1,
+                draws=draws, tune=tune, chains=chains, cores=cores,
                 random_seed=int(seed) + (attempts - 1) * 7919,
                 target_accept=target_accept, progressbar=False,
                 compute_convergence_checks=False, return_inferencedata=True,
             )
         t_sample += time.perf_counter() - t1
-        stats, reasons = check_convergence(idata, library)
+        stats, reasons = check_convergence(
+            idata, library, var_names=("mu", "tau", "theta") if hierarchical else ("theta",))
         if not reasons or not retry or attempts >= 2:
             break
         say("The first sampling run did not converge (" + "; ".join(reasons) + "); retrying once with longer tuning.")
@@ -153,7 +158,11 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
         draws=draws, tune=tune, target_accept=target_accept, attempts=attempts, reasons=reasons,
     )
     seconds = {"import": t_import, "build": t_build, "sample": t_sample}
-    return Posterior(theta, obs, diag, idata, seconds)
+    extra = {}
+    if hierarchical:
+        extra = {name: idata.posterior[var].values.reshape(-1, len(library.variables))
+                 for name, var in (("org_theta", "org_theta"), ("tau", "tau"))}
+    return Posterior(theta, obs, diag, idata, seconds, **extra)
 
 
 def compile_dir_is_warm() -> bool:

@@ -30,6 +30,10 @@ from cruxfit.cruxes.loading import decode_text, parse_document, read_text
 
 KINDS = ("individual", "organisation")
 PROFILE_KEYS = ("name", "kind", "answers", "fit", "notes", "overrides")
+ORG_KEYS = ("name", "kind", "respondents", "notes", "overrides")
+MEMBER_KEYS = ("name", "role", "answers", "fit", "notes")
+#: Largest organisation read: the model is measured up to 200 (see benchmarks).
+MAX_RESPONDENTS = 500
 UNSURE = "unsure"
 MAX_NAME = 200
 MAX_NOTES = 20_000
@@ -54,6 +58,7 @@ class Profile:
     fit: Mapping[str, float] = field(default_factory=dict)
     source: str = "<memory>"
     sha256: str = ""
+    role: str | None = None
 
     def to_data(self) -> dict[str, Any]:
         """Plain data that :func:`parse_profile` reads back into an equal profile."""
@@ -69,6 +74,37 @@ class Profile:
             }
         if self.notes is not None:
             data["notes"] = self.notes
+        return data
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """Several respondents analysed together (partial pooling)."""
+
+    name: str
+    respondents: tuple[Profile, ...]
+    notes: str | None = None
+    overrides: Mapping[str, Override] = field(default_factory=dict)
+    source: str = "<memory>"
+    sha256: str = ""
+    warnings: tuple[str, ...] = ()
+    kind: str = "organisation"
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "kind": "organisation"}
+        if self.overrides:
+            data["overrides"] = {s: {**o.ratings, "reason": o.reason} for s, o in self.overrides.items()}
+        if self.notes:
+            data["notes"] = self.notes
+        members = []
+        for m in self.respondents:
+            d = m.to_data()
+            d.pop("kind", None)
+            d.pop("overrides", None)
+            if m.role:
+                d["role"] = m.role
+            members.append(d)
+        data["respondents"] = members
         return data
 
 
@@ -137,8 +173,23 @@ def _number(value: int | float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha256: str = "") -> Profile:
-    """Validate plain data as a profile; raise InputError listing every problem."""
+class _Prefixed:
+    """Adds problems under a key prefix (for respondents inside an organisation)."""
+
+    def __init__(self, problems: Problems, prefix: str):
+        self.problems, self.prefix, self.count = problems, prefix, 0
+
+    def add(self, field: str, message: str) -> None:
+        self.count += 1
+        self.problems.add(f"{self.prefix}{field}" if field else self.prefix.rstrip("."), message)
+
+
+def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha256: str = ""):
+    """Validate plain data as a profile; raise InputError listing every problem.
+
+    Returns a :class:`Profile` for ``kind: individual`` (the default) and an
+    :class:`Organisation` for ``kind: organisation``.
+    """
     problems = Problems(source)
     if data is None:  # a file holding only comments
         problems.add("", "is empty")
@@ -147,13 +198,79 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
         kind = "a list" if isinstance(data, list) else _describe(data)
         problems.add("(top level)", f"must be a mapping with name, kind and answers, not {kind}")
         problems.raise_if_any()
+    kind = data.get("kind", "individual")
+    if kind not in KINDS:
+        problems.add("kind", f"{_describe(kind)} is not allowed{did_you_mean(str(kind), KINDS)}; allowed: {one_of(KINDS)}")
+        kind = "organisation" if "respondents" in data else "individual"
+    if kind == "organisation":
+        return _parse_organisation(data, library, problems, source=source, sha256=sha256)
+    rest = {k: v for k, v in data.items() if k != "kind"}
+    if "respondents" in rest:
+        problems.add("respondents", 'is only allowed with kind: organisation')
+        rest.pop("respondents")
+    profile = _parse_member(rest, library, problems, "", tuple(k for k in PROFILE_KEYS),
+                            member=False, source=source, sha256=sha256)
+    problems.raise_if_any()
+    return profile
+
+
+def _parse_organisation(data: dict, library: Library, problems: Problems, *, source: str,
+                        sha256: str) -> "Organisation":
     for key in data:
-        if key not in PROFILE_KEYS:
-            hint = did_you_mean(key, PROFILE_KEYS)
-            extra = ""
-            if not hint and key == "respondents":
-                extra = " (organisation profiles with respondents are not supported yet)"
-            problems.add(str(key), f"is not a profile key{hint}{extra}; allowed: {one_of(PROFILE_KEYS)}")
+        if key not in ORG_KEYS:
+            problems.add(str(key), f"is not an organisation key{did_you_mean(key, ORG_KEYS)}; allowed: {one_of(ORG_KEYS)}")
+    name = data.get("name")
+    if name is None or isinstance(name, bool) or not isinstance(name, (str, int, float)) or not str(name).strip():
+        problems.add("name", "is missing; give the organisation's name as text")
+    elif len(str(name)) > MAX_NAME:
+        problems.add("name", f"is {len(str(name))} characters long; the limit is {MAX_NAME}")
+    notes = data.get("notes")
+    if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
+        problems.add("notes", f"must be text of at most {MAX_NOTES} characters")
+    # Organisation-wide rating overrides are parsed with the member machinery.
+    shared = _parse_member({"name": "organisation", "answers": {},
+                            **({"overrides": data["overrides"]} if "overrides" in data else {})},
+                           library, problems, "", PROFILE_KEYS, member=False, source=source,
+                           sha256=sha256)
+    raw = data.get("respondents")
+    members: list[Profile] = []
+    if raw is None:
+        problems.add("respondents", "is missing; list the respondents, each with a name and answers")
+    elif not isinstance(raw, list) or not raw:
+        problems.add("respondents", f"must be a non-empty list of respondents, not {_describe(raw)}")
+    else:
+        if len(raw) > MAX_RESPONDENTS:
+            problems.add("respondents", f"has {len(raw)} entries; the limit is {MAX_RESPONDENTS}")
+        seen: dict[str, int] = {}
+        for i, item in enumerate(raw[:MAX_RESPONDENTS]):
+            prefix = f"respondents[{i}]."
+            if not isinstance(item, dict):
+                problems.add(f"respondents[{i}]", f"must be a mapping with name and answers, not {_describe(item)}")
+                continue
+            member = _parse_member(item, library, problems, prefix, MEMBER_KEYS, member=True,
+                                   source=source, sha256=sha256)
+            if member is None:
+                continue
+            if member.name in seen:
+                problems.add(f"{prefix}name", f'"{member.name}" is also respondents[{seen[member.name]}]; names must be distinct')
+                continue
+            seen[member.name] = i
+            members.append(member)
+    problems.raise_if_any()
+    return Organisation(name=str(name).strip(), respondents=tuple(members), notes=notes,
+                        overrides=shared.overrides if shared else {}, source=source,
+                        sha256=sha256)
+
+
+def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
+                  keys: tuple[str, ...], *, member: bool, source: str, sha256: str):
+    """Parse the fields shared by individuals and organisation members."""
+    problems = _Prefixed(outer, prefix)
+    for key in data:
+        if key not in keys:
+            hint = did_you_mean(key, keys)
+            what = "a respondent key" if member else "a profile key"
+            problems.add(str(key), f"is not {what}{hint}; allowed: {one_of(keys)}")
 
     name = data.get("name")
     if name is None:
@@ -165,11 +282,11 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
         problems.add("name", f"is {len(str(name))} characters long; the limit is {MAX_NAME}")
         name = None
 
-    kind = data.get("kind", "individual")
-    if kind not in KINDS:
-        problems.add("kind", f"{_describe(kind)} is not allowed{did_you_mean(str(kind), KINDS)}; allowed: {one_of(KINDS)}")
-    elif kind == "organisation":
-        problems.add("kind", '"organisation" profiles are not supported yet; use kind: individual')
+    kind = "individual"
+    role = data.get("role") if member else None
+    if role is not None and (not isinstance(role, str) or len(role) > MAX_NAME):
+        problems.add("role", f"must be text of at most {MAX_NAME} characters, not {_describe(role)}")
+        role = None
 
     notes = data.get("notes")
     if notes is not None and not isinstance(notes, str):
@@ -257,7 +374,8 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
                 if ratings and isinstance(reason, str) and reason.strip():
                     overrides[slug] = Override(slug, ratings, reason.strip())
 
-    problems.raise_if_any()
+    if problems.count:
+        return None
     # Keep answers in library order so that hashes and reports do not depend on file order.
     order = {sid: i for i, sid in enumerate(statements)}
     return Profile(
@@ -270,6 +388,7 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
         fit={k: fit[k] for k in items if k in fit},
         source=source,
         sha256=sha256,
+        role=role,
     )
 
 

@@ -19,19 +19,48 @@ def run_analysis(library: Library, profile: Profile, seed: int, *,
     analysis = analyse(library, profile, seed, say=say, **kwargs)
     t1 = time.perf_counter()
     result = analysis.to_dict()
-    try:
-        from cruxfit.models import voi  # noqa: PLC0415 - optional until issue 5 lands
-    except ImportError:  # pragma: no cover
-        voi = None
-    if voi is not None and hasattr(voi, "voi_summary"):
-        result.update(voi.voi_summary(analysis))
+    _add_voi(result, analysis)
     t2 = time.perf_counter()
-    result["timing"] = {
-        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-        "seconds": {k: round(v, 3) for k, v in {**analysis.seconds, "summarise": t2 - t1,
-                                                 "analysis_total": t2 - t0}.items()},
-    }
+    result["timing"] = _timing({**analysis.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
     return result, analysis
+
+
+def run_org_analysis(library: Library, org, seed: int, *,
+                     say: Callable[[str], None] | None = None, **kwargs):
+    """The organisation edition: pooled verdict, members, disagreement, crux to discuss."""
+    from cruxfit.models.organisation import analyse_organisation, org_to_dict
+
+    t0 = time.perf_counter()
+    oa = analyse_organisation(library, org, seed, say=say, **kwargs)
+    t1 = time.perf_counter()
+    result = org_to_dict(oa)
+    _add_voi(result, oa.org)
+    t2 = time.perf_counter()
+    result["timing"] = _timing({**oa.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
+    return result, oa
+
+
+def run_any(library: Library, subject, seed: int, **kwargs):
+    """Run the right analysis for an individual Profile or an Organisation."""
+    if getattr(subject, "kind", "individual") == "organisation":
+        return run_org_analysis(library, subject, seed, **kwargs)
+    return run_analysis(library, subject, seed, **kwargs)
+
+
+def _add_voi(result: dict, analysis: Analysis) -> None:
+    try:
+        from cruxfit.models import voi  # noqa: PLC0415
+    except ImportError:  # pragma: no cover
+        return
+    if hasattr(voi, "voi_summary"):
+        result.update(voi.voi_summary(analysis))
+
+
+def _timing(seconds: dict) -> dict:
+    return {
+        "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+        "seconds": {k: round(v, 3) for k, v in seconds.items()},
+    }
 
 
 def save_posterior(analysis: Analysis, path: Path) -> None:
@@ -41,14 +70,15 @@ def save_posterior(analysis: Analysis, path: Path) -> None:
 
     from cruxfit.reports.files import OutputError, _check_parent
 
-    if analysis.posterior is None:
+    posterior = analysis.posterior
+    if posterior is None:
         raise OutputError("no posterior to save")
     path = Path(path)
     _check_parent(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
     os.close(fd)
     try:
-        analysis.posterior.idata.to_netcdf(tmp)
+        posterior.idata.to_netcdf(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from cruxfit.cruxes.loading import dump_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -158,8 +160,19 @@ BAD = [
     pytest.param("[" * 100_000, ".json", [("", "is nested too deeply")], id="json-too-deep"),
     # --- kind, overrides and unknown keys
     pytest.param("name: Ada\nkind: organisation\nanswers: {}\n", ".yaml",
-                 [("kind", '"organisation" profiles are not supported yet; use kind: individual')],
-                 id="kind-organisation"),
+                 [("answers", 'is not an organisation key; allowed: "name", "kind", "respondents", '
+                              '"notes" or "overrides"'),
+                  ("respondents", "is missing; list the respondents, each with a name and answers")],
+                 id="kind-organisation-without-respondents"),
+    pytest.param("name: Team\nkind: organisation\nrespondents:\n  - name: A\n    answers:\n"
+                 "      safety-sabotage: 9\n  - name: B\n    answers: {}\n  - name: B\n"
+                 "    answers: {}\n  - 3\n", ".yaml",
+                 [("respondents[0].answers.safety-sabotage",
+                   '9 is off the 1-7 scale; allowed: a whole number from 1 (strongly disagree) '
+                   'to 7 (strongly agree), or "unsure"'),
+                  ("respondents[2].name", '"B" is also respondents[1]; names must be distinct'),
+                  ("respondents[3]", "must be a mapping with name and answers, not 3")],
+                 id="organisation-member-problems"),
     pytest.param("name: Ada\nkind: individul\nanswers: {}\n", ".yaml",
                  [("kind", '"individul" is not allowed (did you mean "individual"?); allowed: '
                            '"individual" or "organisation"')], id="kind-typo"),
@@ -192,8 +205,7 @@ BAD = [
                  [("answer", f'is not a profile key (did you mean "answers"?); allowed: {KEYS}')],
                  id="unknown-top-level-key"),
     pytest.param(_yaml(extra="respondents: []\n"), ".yaml",
-                 [("respondents", "is not a profile key (organisation profiles with respondents "
-                                  f"are not supported yet); allowed: {KEYS}")],
+                 [("respondents", "is only allowed with kind: organisation")],
                  id="respondents-key"),
     # --- several mistakes are all reported: unknown keys first, then field by field
     pytest.param(_yaml("  safety-sabotage: 9\n  world-short-timelines: 1.5\n", "notez: hi\n"),
@@ -419,7 +431,7 @@ def test_round_trip_through_to_data(data):
 @given(valid_profile_data(_YAML_SAFE_TEXT))
 def test_round_trip_through_yaml_and_json_text(data):
     profile = parse_profile(data, _LIB)
-    as_yaml = yaml.safe_dump(profile.to_data(), sort_keys=False, allow_unicode=True)
+    as_yaml = dump_yaml(profile.to_data())
     _same(parse_profile_text(as_yaml, "p.yaml", _LIB), profile)
     as_json = json.dumps(profile.to_data(), ensure_ascii=False)
     _same(parse_profile_text(as_json, "p.json", _LIB, suffix=".json"), profile)
