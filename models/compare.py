@@ -8,10 +8,12 @@ approach's) - among the belief variables with an exact Shapley decomposition.
 
 The game
     Players are the belief variables whose evidence differs between the profiles, plus one
-    player "rating overrides" when the profiles' overrides (or personal fit) differ. For a
-    coalition ``S`` the credence draws take the columns of the variables in ``S`` from B and
-    the others from A, pairing draws by index (both truncated to the common number of
-    draws); the value model is B's if "rating overrides" is in ``S`` and A's otherwise.
+    player "rating overrides" when the profiles' rating overrides differ and one player
+    "personal fit" when their personal-fit multipliers differ. For a coalition ``S`` the
+    credence draws take the columns of the variables in ``S`` from B and the others from A,
+    pairing draws by index (both truncated to the common number of draws); the value model
+    uses B's overrides if "rating overrides" is in ``S`` (A's otherwise) and B's personal fit
+    if "personal fit" is in ``S``.
     ``f(S)`` is (p_best, p_top3, margin) computed from those values. Every coalition is
     evaluated (2^players, at most 2^10 here), and the Shapley value of player ``i`` is
     ``sum_{S not containing i} |S|! (k - |S| - 1)! / k! * (f(S + i) - f(S))``, so the
@@ -39,9 +41,11 @@ Consequently ``b`` (the endpoint ``f(all)``) can differ from B's own report by M
 noise when the seeds or draw counts differ or a variable is shared; both are given (``b`` and
 ``b.reported``). Two identical profiles compare to exactly zero everywhere.
 
-Timing (2000 draws; one value-model evaluation of ~1.5 ms per coalition): 8 players (256
-coalitions) take about 0.4 s of CPU, 9 variables plus the overrides player (1024 coalitions,
-the most for the bundled library) about 1.6 s, measured on a shared 2-core machine.
+Timing (2000 draws; one value-model evaluation of ~1.5 ms per coalition, so time doubles with
+each belief or overrides player; the personal-fit player only rescales values and costs
+~0.3 ms per coalition): 8 players (256 coalitions) take about 0.4 s of CPU, 9 variables plus
+the overrides player (1024 coalitions) about 1.6 s, and the bundled library's worst case,
+adding personal fit (2048 coalitions), about 2 s; measured on a shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ from cruxfit.models.voi import _quoted, _r, target_rank_stats
 QUANTITIES = ("p_best", "p_top3", "margin")
 OVERRIDES_PLAYER = "rating-overrides"
 OVERRIDES_NAME = "Rating overrides"
+FIT_PLAYER = "personal-fit"
+FIT_NAME = "Personal fit"
 
 METHOD = (
     "Exact Shapley decomposition over the belief variables. For every coalition of variables "
@@ -63,10 +69,10 @@ METHOD = (
     "A (draws paired by index); each variable's contribution is its average marginal effect "
     "over all orders in which the variables could be switched from A to B, so the "
     "contributions add up exactly to the total difference. Both profiles are evaluated on the "
-    "same rating draws, so only beliefs differ; if the profiles override ratings differently, "
-    "the overrides are one more player. A belief whose answers (and those of every belief "
-    "linked to it through a shared statement) are identical in both profiles uses A's draws "
-    "on both sides and contributes exactly zero."
+    "same rating draws, so only beliefs differ; if the profiles override ratings or answer the "
+    "personal-fit questions differently, each of those is one more player. A belief whose "
+    "answers (and those of every belief linked to it through a shared statement) are identical "
+    "in both profiles uses A's draws on both sides and contributes exactly zero."
 )
 
 
@@ -136,9 +142,35 @@ def map_ratings(ratings_a: np.ndarray, vm_a, vm_b) -> np.ndarray:
     return np.where(same[None], ratings_a, mapped)
 
 
-def _value_models_differ(vm_a, vm_b) -> bool:
-    return (not np.array_equal(vm_a._mu, vm_b._mu) or not np.array_equal(vm_a._sigma, vm_b._sigma)
-            or not np.array_equal(vm_a.fit, vm_b.fit))
+def _ratings_differ(vm_a, vm_b) -> bool:
+    return not (np.array_equal(vm_a._mu, vm_b._mu) and np.array_equal(vm_a._sigma, vm_b._sigma))
+
+
+def _fit_differs(vm_a, vm_b) -> bool:
+    return not np.array_equal(vm_a.fit, vm_b.fit)
+
+
+class _ValueModels:
+    """The value model for each combination of (overrides from B?, personal fit from B?)."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+        self.vm = {(False, False): a.value_model, (True, True): b.value_model}
+
+    def get(self, overrides_b: bool, fit_b: bool):
+        key = (bool(overrides_b), bool(fit_b))
+        if key not in self.vm:
+            from cruxfit.models.values import ValueModel
+
+            src_over = self.b if key[0] else self.a
+            src_fit = self.b if key[1] else self.a
+            vm = ValueModel(self.a.library, src_over.profile.overrides,
+                            dict(zip(src_fit.value_model.slugs, src_fit.value_model.fit)))
+            if _ratings_differ(vm, src_over.value_model) or _fit_differs(vm, src_fit.value_model):
+                raise ValueError("cannot rebuild a value model mixing the two profiles' rating "
+                                 "overrides and personal fit")
+            self.vm[key] = vm
+        return self.vm[key]
 
 
 def _stats(values: np.ndarray, target: int) -> np.ndarray:
@@ -199,9 +231,12 @@ def compare_analyses(a, b) -> dict:
          "b": {...},
          "total": {p_best, p_top3, margin},              # B minus A
          "contributions": [{variable, name, p_best, p_top3, margin, shared,
-                            credence_a, credence_b, sentence}],   # library order (+ overrides)
+                            credence_a, credence_b, sentence}],
          "verdict_change": {from, to, changed},
-         "overrides_differ": bool, "draws": int, "method": str}
+         "overrides_differ": bool, "fit_differs": bool, "draws": int, "method": str}
+
+    ``contributions`` lists the belief variables in library order, then "rating-overrides"
+    and "personal-fit" when the profiles differ in those.
 
     Contributions (rounded to 4 decimals with a largest-remainder rule) add up to ``total``.
     """
@@ -219,32 +254,54 @@ def compare_analyses(a, b) -> dict:
 
     shared = shared_variables(lib, a.profile, b.profile)
     var_players = [j for j, v in enumerate(lib.variables) if v.id not in shared]
-    overrides_differ = _value_models_differ(vm_a, vm_b)
+    overrides_differ = _ratings_differ(vm_a, vm_b)
+    fit_differs = _fit_differs(vm_a, vm_b)
     r_b = map_ratings(r_a, vm_a, vm_b) if overrides_differ else r_a
-    k = len(var_players) + (1 if overrides_differ else 0)
+    extra = ([OVERRIDES_PLAYER] if overrides_differ else []) + ([FIT_PLAYER] if fit_differs else [])
+    k = len(var_players) + len(extra)
+    bit_of = {p: len(var_players) + i for i, p in enumerate(extra)}
+    models = _ValueModels(a, b)
+
+    # Personal fit multiplies each approach's value by a constant, so the coalitions with B's
+    # fit are A's-fit values rescaled (checked once; otherwise evaluated directly).
+    fit_bit = bit_of.get(FIT_PLAYER)
+    scale = None
+    if fit_bit is not None and np.all(vm_a.fit != 0):
+        scale = vm_b.fit / vm_a.fit
+        direct = models.get(False, True).values(th_a, r_a)
+        if not np.allclose(vm_a.values(th_a, r_a) * scale, direct, rtol=1e-12, atol=0):
+            scale = None
 
     f = np.zeros((2 ** k, len(QUANTITIES)))
     ends = {}
+    full = 2 ** k - 1
     for mask in range(2 ** k):
+        fit_b = fit_bit is not None and mask >> fit_bit & 1
+        if fit_b and scale is not None:
+            continue  # filled in together with mask without the fit bit
         theta = th_a.copy()
         for bit, j in enumerate(var_players):
             if mask >> bit & 1:
                 theta[:, j] = th_b[:, j]
-        use_b = overrides_differ and mask >> (k - 1) & 1
-        values = (vm_b.values(theta, r_b) if use_b else vm_a.values(theta, r_a))
-        f[mask] = _stats(values, target)
-        if mask in (0, 2 ** k - 1):
-            ends[mask] = values
-    full = 2 ** k - 1
+        over_b = OVERRIDES_PLAYER in bit_of and mask >> bit_of[OVERRIDES_PLAYER] & 1
+        values = models.get(over_b, fit_b).values(theta, r_b if over_b else r_a)
+        done = [(mask, values)]
+        if scale is not None and not fit_b:
+            done.append((mask | 1 << fit_bit, values * scale))
+        for m, v in done:
+            f[m] = _stats(v, target)
+            if m in (0, full):
+                ends[m] = v
     phi = shapley(f) if k else np.zeros((0, len(QUANTITIES)))
     total = f[full] - f[0]
 
-    # Contributions per variable (library order), then the overrides player.
-    contrib = np.zeros((len(lib.variables) + (1 if overrides_differ else 0), len(QUANTITIES)))
+    # Contributions per variable (library order), then the overrides and fit players.
+    n_vars = len(lib.variables)
+    contrib = np.zeros((n_vars + len(extra), len(QUANTITIES)))
     for bit, j in enumerate(var_players):
         contrib[j] = phi[bit]
-    if overrides_differ:
-        contrib[-1] = phi[k - 1]
+    for i, player in enumerate(extra):
+        contrib[n_vars + i] = phi[bit_of[player]]
     rounded = [_round_to_total(contrib[:, q], total[q]) for q in range(len(QUANTITIES))]
 
     seed_name = {ap.slug: ap.name for ap in vm_a.approaches}[vm_a.slugs[target]]
@@ -266,13 +323,17 @@ def compare_analyses(a, b) -> dict:
         rows.append({"variable": var.id, "name": var.name, **vals,
                      "shared": var.id in shared, "credence_a": _r(ca), "credence_b": _r(cb),
                      "sentence": sentence})
-    if overrides_differ:
-        vals = {q: rounded[i][-1] for i, q in enumerate(QUANTITIES)}
-        rows.append({"variable": OVERRIDES_PLAYER, "name": OVERRIDES_NAME, **vals,
+    for i, player in enumerate(extra):
+        row = n_vars + i
+        vals = {q: rounded[qi][row] for qi, q in enumerate(QUANTITIES)}
+        what = "rating overrides" if player == OVERRIDES_PLAYER else "personal-fit answers"
+        rows.append({"variable": player,
+                     "name": OVERRIDES_NAME if player == OVERRIDES_PLAYER else FIT_NAME, **vals,
                      "shared": False, "credence_a": None, "credence_b": None,
-                     "sentence": (f"The profiles' different rating overrides move the probability "
-                                  f"that {seed_name} ranks first by {_signed(contrib[-1, 0])} and "
-                                  f"its margin by {_signed(contrib[-1, 2])} value units.")})
+                     "sentence": (f"The profiles' different {what} move the probability that "
+                                  f"{seed_name} ranks first by {_signed(contrib[row, 0])}, of "
+                                  f"being in the top three by {_signed(contrib[row, 1])}, and its "
+                                  f"margin by {_signed(contrib[row, 2])} value units.")})
 
     sum_a = _summary(a, ends[0], f[0], a.converged)
     sum_b = _summary(b, ends[full], f[full], b.converged)
@@ -286,6 +347,7 @@ def compare_analyses(a, b) -> dict:
         "verdict_change": {"from": sum_a["verdict"], "to": sum_b["verdict"],
                            "changed": sum_a["verdict"] != sum_b["verdict"]},
         "overrides_differ": bool(overrides_differ),
+        "fit_differs": bool(fit_differs),
         "draws": int(n),
         "method": METHOD,
     }

@@ -117,11 +117,25 @@ def _likelihood(logit_theta, obs: Observations, settings) -> None:
                   observed=logit(obs.value[continuous]))
 
 
+def observed_pairs(obs: Observations) -> tuple[np.ndarray, np.ndarray]:
+    """(respondent, variable) pairs that at least one answer is evidence about."""
+    pairs = sorted({(int(r), int(v)) for r, row in zip(obs.respondent, obs.load)
+                    for v in np.flatnonzero(row)})
+    if not pairs:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    r, v = np.array(pairs).T
+    return r, v
+
+
 def build_org_model(library: Library, obs: Observations):
     """Partial pooling of several respondents' credences (non-centred, log-odds scale).
 
-    ``mu`` is the organisation's log-odds per variable, ``tau`` how far members spread
-    around it, and ``theta`` (a deterministic) each member's credence.
+    ``mu`` is the organisation's log-odds per variable and ``tau`` how far members spread
+    around it; member ``r`` has log-odds ``mu + tau * z[r, v]`` with ``z ~ Normal(0, 1)``.
+    Only the ``z`` of (member, variable) pairs that some answer bears on are sampled
+    (``z_obs``); the others do not touch the likelihood, so their posterior is their
+    Normal(0, 1) prior and :func:`member_log_odds` draws them afterwards. This keeps NUTS on
+    the parameters the data inform, which matters for large, sparse organisations.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -129,19 +143,29 @@ def build_org_model(library: Library, obs: Observations):
     settings = library.settings
     means = np.array([v.prior.mean for v in library.variables])
     R, V = obs.n_respondents, len(means)
-    coords = {"respondent": np.arange(R), "variable": list(library.variable_ids)}
+    r_idx, v_idx = observed_pairs(obs)
+    coords = {"variable": list(library.variable_ids), "pair": np.arange(len(r_idx))}
     with pm.Model(coords=coords) as model:
         mu = pm.Normal("mu", mu=logit(means), sigma=settings.org_mean_sd, dims="variable")
         tau = pm.HalfNormal("tau", sigma=settings.org_spread_sd, dims="variable")
-        z = pm.Normal("z", 0.0, 1.0, dims=("respondent", "variable"))
-        logit_theta = mu[None, :] + tau[None, :] * z
-        pm.Deterministic("theta", pm.math.invlogit(logit_theta), dims=("respondent", "variable"))
-        pm.Deterministic("org_theta", pm.math.invlogit(mu), dims="variable")
-        _likelihood(logit_theta, obs, settings)
-    del pt
+        if len(r_idx):
+            z_obs = pm.Normal("z_obs", 0.0, 1.0, dims="pair")
+            z = pt.set_subtensor(pt.zeros((R, V))[r_idx, v_idx], z_obs)
+        else:
+            z = pt.zeros((R, V))
+        _likelihood(mu[None, :] + tau[None, :] * z, obs, settings)
     return model
 
 
+def member_log_odds(mu: np.ndarray, tau: np.ndarray, z_obs: np.ndarray | None, obs: Observations,
+                    rng: np.random.Generator) -> np.ndarray:
+    """Members' log-odds draws (draws, R, V) from pooled draws; unobserved z from the prior."""
+    D, V = mu.shape
+    z = rng.standard_normal((D, obs.n_respondents, V))
+    r_idx, v_idx = observed_pairs(obs)
+    if z_obs is not None and len(r_idx):
+        z[:, r_idx, v_idx] = z_obs
+    return mu[:, None, :] + tau[:, None, :] * z
 def loglik_matrix(library: Library, obs: Observations, theta: np.ndarray) -> np.ndarray:
     """Log-likelihood of every answer under every draw: shape (draws, answers).
 

@@ -11,7 +11,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from cruxfit.cruxes.library import Library
-from cruxfit.models.elicitation import Observations, build_model, build_org_model, observations
+from cruxfit.models.elicitation import (
+    Observations,
+    build_model,
+    build_org_model,
+    member_log_odds,
+    observations,
+)
 from cruxfit.models.profile import Profile
 
 
@@ -59,6 +65,10 @@ class Posterior:
     seconds: dict[str, float]
     org_theta: np.ndarray | None = None  # (draws, variables), organisations only
     tau: np.ndarray | None = None  # (draws, variables), organisations only
+
+
+def _org_vars(idata) -> tuple[str, ...]:
+    return tuple(v for v in ("mu", "tau", "z_obs") if v in idata.posterior)
 
 
 def check_convergence(idata, library: Library, respondent_slice=None,
@@ -144,24 +154,33 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
             )
         t_sample += time.perf_counter() - t1
         stats, reasons = check_convergence(
-            idata, library, var_names=("mu", "tau", "theta") if hierarchical else ("theta",))
+            idata, library, var_names=_org_vars(idata) if hierarchical else ("theta",))
         if not reasons or not retry or attempts >= 2:
             break
         say("The first sampling run did not converge (" + "; ".join(reasons) + "); retrying once with longer tuning.")
         tune = tune * 2
         target_accept = max(target_accept, 0.97)
-    theta = idata.posterior["theta"].values  # (chains, draws, R, V)
-    theta = theta.reshape(-1, *theta.shape[2:])
+    extra = {}
+    if hierarchical:
+        from scipy.special import expit
+
+        V = len(library.variables)
+        mu = idata.posterior["mu"].values.reshape(-1, V)
+        tau = idata.posterior["tau"].values.reshape(-1, V)
+        z_obs = (idata.posterior["z_obs"].values.reshape(mu.shape[0], -1)
+                 if "z_obs" in idata.posterior else None)
+        rng = np.random.default_rng([int(seed), 0x2A])
+        theta = expit(member_log_odds(mu, tau, z_obs, obs, rng))
+        extra = {"org_theta": expit(mu), "tau": tau}
+    else:
+        theta = idata.posterior["theta"].values  # (chains, draws, R, V)
+        theta = theta.reshape(-1, *theta.shape[2:])
     diag = Diagnostics(
         r_hat_max=stats["r_hat_max"], ess_bulk_min=stats["ess_bulk_min"],
         ess_tail_min=stats["ess_tail_min"], divergences=stats["divergences"], chains=chains,
         draws=draws, tune=tune, target_accept=target_accept, attempts=attempts, reasons=reasons,
     )
     seconds = {"import": t_import, "build": t_build, "sample": t_sample}
-    extra = {}
-    if hierarchical:
-        extra = {name: idata.posterior[var].values.reshape(-1, len(library.variables))
-                 for name, var in (("org_theta", "org_theta"), ("tau", "tau"))}
     return Posterior(theta, obs, diag, idata, seconds, **extra)
 
 

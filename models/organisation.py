@@ -48,6 +48,8 @@ def analyse_organisation(library: Library, org: Organisation, seed: int = 0, *,
                          say: Callable[[str], None] | None = None, **kwargs) -> OrgAnalysis:
     t0 = time.perf_counter()
     kwargs.setdefault("cores", 2)
+    # Strongly informed members make the pooled posterior curved; a smaller step helps.
+    kwargs.setdefault("target_accept", 0.95)
     post = sample(library, list(org.respondents), seed, say=say, hierarchical=True, **kwargs)
     t1 = time.perf_counter()
     diag = post.diagnostics.to_dict()

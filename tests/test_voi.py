@@ -133,10 +133,10 @@ def test_non_multilinear_value_model_is_refused():
 
 def test_regression_recovers_a_known_conditional_mean():
     rng = np.random.default_rng(4)
-    x = rng.normal(size=(3000, 2))
-    y = 1 + x[:, 0] * x[:, 1] ** 2 + 0.1 * rng.normal(size=3000)
-    fitted = voi.regression_fit(x, y)
-    err = fitted - (1 + x[:, 0] * x[:, 1] ** 2)
+    x = rng.lognormal(size=(3000, 3))
+    truth = 1 + 2 * x[:, 0] * x[:, 1] - x[:, 2] + 0.5 * x[:, 0] * x[:, 1] * x[:, 2]
+    fitted = voi.regression_fit(x, truth + 0.1 * rng.normal(size=3000))
+    err = fitted - truth
     assert np.sqrt(np.mean(err ** 2)) < 0.02 and np.abs(err).max() < 0.2
 
 
@@ -279,7 +279,7 @@ def test_verdict_switches_agree_with_brute_force_scan(small_analysis, mode):
         # Every switch found lies where the brute-force scan sees one, and vice versa
         # (a change and its reversal inside one coarse grid step may be missed by both).
         for s in found:
-            assert any(abs(s["credence"] - x) <= step / 2 + 2e-4 for x, _, _ in brute), (j, s, brute)
+            assert any(abs(s["credence"] - x) <= step / 2 + 2e-4 for x, _, _ in brute), (j, s)
         for x, lo, hi in brute:
             near = [s for s in found if abs(s["credence"] - x) <= step / 2 + 2e-4]
             assert near or any(abs(x - y) < 0.01 for y, _, _ in brute if y != x), (j, x, found)
