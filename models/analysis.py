@@ -131,43 +131,64 @@ class Analysis:
     def answer_rows(self) -> list[dict]:
         """Each answer with how far it moved each variable it loads on.
 
-        The movement is the posterior mean minus the posterior mean without that answer,
-        estimated by Pareto-smoothed importance sampling over the posterior draws
-        (leave-one-out), so no extra sampling is needed.
+        ``moved`` is the posterior mean minus the posterior mean without that answer (its
+        marginal effect given all the others); ``alone`` is the prior mean's move had it
+        been the only answer. Where the variable's posterior is one-dimensional (every answer
+        bearing on it loads on it alone) both are exact, by quadrature; otherwise ``moved``
+        is estimated by Pareto-smoothed importance sampling over the posterior draws and
+        ``method`` says so.
         """
+        from cruxfit.models.exact import variable_mean
+
         lib = self.library
         index = {v: i for i, v in enumerate(lib.variable_ids)}
+        answers = dict(self.profile.answers)
+        psis = None
         rows = []
-        influence = self._loo_influence()
-        for k, (sid, value) in enumerate(self.profile.answers.items()):
+        post_mean = self.theta.mean(axis=0)
+        for k, (sid, value) in enumerate(answers.items()):
             s = lib.statement(sid)
             label = agree7_label(int(value)) if s.scale == "agree7" else f"probability {value:g}"
-            moved = {ld.variable: _r(influence[k, index[ld.variable]]) if influence is not None else None
-                     for ld in s.loads}
+            moved, alone, methods = {}, {}, set()
+            for ld in s.loads:
+                j = index[ld.variable]
+                prior = lib.variables[j].prior.mean
+                rest = {x: y for x, y in answers.items() if x != sid}
+                exact_all = variable_mean(lib, answers, ld.variable)
+                exact_rest = variable_mean(lib, rest, ld.variable)
+                if exact_all is not None and exact_rest is not None:
+                    moved[ld.variable] = _r(exact_all - exact_rest)
+                    methods.add("exact")
+                else:
+                    if psis is None:
+                        psis = self._loo_influence(post_mean)
+                    moved[ld.variable] = _r(psis[k, j]) if psis is not None else None
+                    methods.add("psis")
+                only = variable_mean(lib, {sid: value}, ld.variable)
+                alone[ld.variable] = _r(only - prior) if only is not None else None
             rows.append({"id": sid, "text": s.text, "scale": s.scale,
                          "value": int(value) if s.scale == "agree7" else _r(value),
                          "label": label, "variable": s.variable, "favours": s.favours,
-                         "moved": moved})
+                         "moved": moved, "alone": alone,
+                         "method": "exact" if methods == {"exact"} else "psis-loo"})
         for sid in self.profile.unsure:
             s = lib.statement(sid)
+            zero = {ld.variable: 0.0 for ld in s.loads}
             rows.append({"id": sid, "text": s.text, "scale": s.scale, "value": None,
                          "label": "unsure", "variable": s.variable, "favours": s.favours,
-                         "moved": {ld.variable: 0.0 for ld in s.loads}})
+                         "moved": zero, "alone": dict(zero), "method": "exact"})
         return rows
 
-    def _loo_influence(self) -> np.ndarray | None:
+    def _loo_influence(self, post_mean: np.ndarray) -> np.ndarray | None:
         if self.posterior is None or not self.profile.answers:
             return None
         import arviz as az
 
-        theta = self.theta[:, None, :]
-        ll = loglik_matrix(self.library, self.posterior.observations, theta)  # (D, n)
+        ll = loglik_matrix(self.library, self.posterior.observations, self.theta[:, None, :])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            lw, _ = az.psislw(-ll.T.copy())  # (n, D) normalised log weights
-        w = np.exp(lw)
-        loo_mean = w @ self.theta  # (n, V)
-        return self.theta.mean(axis=0)[None, :] - loo_mean
+            lw, _ = az.psislw(-ll.T.copy())  # (answers, draws) normalised log weights
+        return post_mean[None, :] - np.exp(lw) @ self.theta
 
     def sensitivity(self) -> list[dict]:
         """AI-assisted alignment's margin over the best alternative as each belief moves.

@@ -76,3 +76,27 @@ def exact_margin(library: Library, profile: Profile) -> float:
     means = exact_mean_values(library, profile, vm)
     t = vm.index("ai-assisted")
     return float(means[t] - np.delete(means, t).max())
+
+
+def variable_mean(library: Library, answers: dict, variable: str, n: int = 1001) -> float | None:
+    """Exact posterior mean of one variable from the answers bearing on it.
+
+    Returns None when an answer bearing on it also loads on another variable (the posterior
+    of this variable is then not one-dimensional).
+    """
+    relevant = {sid: v for sid, v in answers.items()
+                if any(ld.variable == variable for ld in library.statement(sid).loads)}
+    if any(len(library.statement(sid).loads) > 1 for sid in relevant):
+        return None
+    j = library.variable_ids.index(variable)
+    var = library.variables[j]
+    x = grid(n)
+    logw = beta_dist(var.prior.alpha, var.prior.beta).logpdf(x)
+    if relevant:
+        prof = Profile(name="loo", kind="individual", answers=relevant)
+        obs = observations(library, [prof])
+        theta = np.full((n, 1, len(library.variables)), 0.5)
+        theta[:, 0, j] = x
+        logw = logw + loglik_matrix(library, obs, theta).sum(axis=1)
+    w = np.exp(logw - logw.max())
+    return float((w / w.sum()) @ x)

@@ -33,6 +33,7 @@ class Diagnostics:
     target_accept: float
     attempts: int = 1
     reasons: list[str] = field(default_factory=list)
+    criteria: dict = field(default_factory=dict)
 
     @property
     def converged(self) -> bool:
@@ -51,6 +52,7 @@ class Diagnostics:
             "target_accept": self.target_accept,
             "attempts": self.attempts,
             "reasons": list(self.reasons),
+            "criteria": dict(self.criteria),
         }
 
 
@@ -179,6 +181,8 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
         r_hat_max=stats["r_hat_max"], ess_bulk_min=stats["ess_bulk_min"],
         ess_tail_min=stats["ess_tail_min"], divergences=stats["divergences"], chains=chains,
         draws=draws, tune=tune, target_accept=target_accept, attempts=attempts, reasons=reasons,
+        criteria={"r_hat_max": s.r_hat_max, "ess_bulk_min": s.ess_bulk_min,
+                  "ess_tail_min": s.ess_tail_min, "divergences_max": s.divergences_max},
     )
     seconds = {"import": t_import, "build": t_build, "sample": t_sample}
     return Posterior(theta, obs, diag, idata, seconds, **extra)

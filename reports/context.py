@@ -18,7 +18,8 @@ import datetime as _dt
 import functools
 import importlib.resources
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import yaml
 
@@ -34,7 +35,8 @@ DIMENSIONS = (
 DIMENSION_LABEL = dict(DIMENSIONS)
 
 #: How the analysis states each checklist status, and how the report marks it.
-STATUS_CLASS = {"you hold this": "holds", "you do not hold this": "not-held", "undecided": "undecided"}
+STATUS_CLASS = {"you hold this": "holds", "you do not hold this": "not-held",
+                "undecided": "undecided"}
 
 
 class ReportError(ValueError):
@@ -42,15 +44,18 @@ class ReportError(ValueError):
 
 
 # ----------------------------------------------------------------------------- formatting
-def pct(p: float | None) -> str:
+def pct(p: float | None, exact: bool = False) -> str:
     """A probability or credence as a whole percentage.
 
     Probabilities estimated from a few thousand draws are never exactly 0 or 1, so the ends
-    read "under 1%" and "over 99%" rather than a falsely certain 0% or 100%.
+    read "under 1%" and "over 99%" rather than a falsely certain 0% or 100%. ``exact``
+    quantities (computed, not counted) show a true 0% as "0%".
     """
     if p is None or not _finite(p):
         return "—"
     p = float(p)
+    if exact and p == 0:
+        return "0%"
     if p < 0.005:
         return "<1%"
     if p > 0.995:
@@ -66,13 +71,6 @@ def num(x: float | None, nd: int = 2) -> str:
     if float(text) == 0:
         text = f"{0:.{nd}f}"
     return text.replace("-", "−")
-
-
-def signed(x: float | None, nd: int = 2) -> str:
-    if x is None or not _finite(x):
-        return "—"
-    text = num(x, nd)
-    return text if text.startswith("−") or float(x) == 0 or text == num(0, nd) else f"+{text}"
 
 
 def points(x: float | None) -> str:
@@ -127,6 +125,14 @@ def lead_phrase(margin: float) -> str:
     if float(margin) >= 0:
         return f"lead the best alternative by {num(margin)}"
     return f"trail the best alternative by {num(abs(float(margin)))}"
+
+
+def lead_short(margin: float) -> str:
+    """'lead by 1.05' / 'trail by 0.30'."""
+    if not _finite(margin):
+        return "—"
+    return (f"lead by {num(margin)}" if float(margin) >= 0
+            else f"trail by {num(abs(float(margin)))}")
 
 
 # ----------------------------------------------------------------------------- static data
@@ -203,9 +209,9 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         }
         if t is not None:
             entry["sentence"] = (
-                f"If your credence were at the low end of its range ({pct(t['low_credence'])}), "
-                f"{target_name} would {lead_phrase(t['margin_at_low'])}; at the high end "
-                f"({pct(t['high_credence'])}) it would {lead_phrase(t['margin_at_high'])}.")
+                f"At the low end of your range ({pct(t['low_credence'])}) {target_name} would "
+                f"{lead_phrase(t['margin_at_low'])}; at the high end "
+                f"({pct(t['high_credence'])}), {lead_short(t['margin_at_high'])}.")
         deciding.append(entry)
 
     best_alt = approach_by_slug.get(v.get("best_alternative", ""), {})
@@ -219,6 +225,7 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         "p_top3": pct(v.get("p_top3")),
         "margin": num(v.get("margin")),
         "lead": lead_phrase(v.get("margin", float("nan"))),
+        "lead_short": lead_short(v.get("margin", float("nan"))),
         "best_alternative": best_alt.get("name", v.get("best_alternative", "—")),
         "deciding": deciding,
     }
@@ -242,7 +249,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
                        "hi": float(a["hdi_90"][1]), "highlight": hi})
     unranked = [
         {"name": u["name"], "reason": u.get("reason", ""),
-         "ratings": [(DIMENSION_LABEL.get(d, d), lvl) for d, lvl in (u.get("ratings") or {}).items()]}
+         "ratings": [(DIMENSION_LABEL.get(d, d), lvl)
+                     for d, lvl in (u.get("ratings") or {}).items()]}
         for u in result.get("unranked") or []
     ]
 
@@ -289,8 +297,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
                       for a in c.get("other_statements") or []],
             "questions": _questions_for(c),
             "density": _density(b, prefix=f"crux{i + 1}",
-                                title=f"Your credence that {b['name'].lower()}: before and "
-                                      "after your answers"),
+                                title=f"Your credence in “{b['name']}”: before and after "
+                                      "your answers"),
         })
 
     checklist = {
@@ -300,12 +308,11 @@ def build_context(result: dict, audience: str = "individual") -> dict:
               for r in result["checklist"].get(key, [])]
         for key in ("good_fit", "less_relevant")
     }
+    good = result["checklist"].get("good_fit", [])
+    less = result["checklist"].get("less_relevant", [])
     fit_counts = {
-        "good_held": sum(r["status"] == "you hold this" for r in result["checklist"].get("good_fit", [])),
-        "good_total": len(result["checklist"].get("good_fit", [])),
-        "less_held": sum(r["status"] == "you hold this"
-                         for r in result["checklist"].get("less_relevant", [])),
-        "less_total": len(result["checklist"].get("less_relevant", [])),
+        "good_held": sum(r["status"] == "you hold this" for r in good), "good_total": len(good),
+        "less_held": sum(r["status"] == "you hold this" for r in less), "less_total": len(less),
     }
 
     # ---- what would change your mind
@@ -313,29 +320,37 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     tornado = {
         "base": num(base),
         "base_lead": lead_phrase(base),
-        "rows": [{"name": r["name"], "range": f"{pct(r['low_credence'])} to {pct(r['high_credence'])}",
+        "rows": [{"name": r["name"],
+                  "range": f"{pct(r['low_credence'])} to {pct(r['high_credence'])}",
                   "at_low": num(r["margin_at_low"]), "at_high": num(r["margin_at_high"]),
                   "swing": num(r["swing"]),
                   "flips": (float(r["margin_at_low"]) < 0) != (float(r["margin_at_high"]) < 0),
                   "crux": r["variable"] in crux_vars}
                  for r in tornado_rows],
     }
-    voi = _voi(result, name_of)
+    def approach_name(slug: str | None) -> str:
+        if not slug:
+            return "—"
+        return approach_by_slug.get(slug, {}).get("name", slug)
+
+    voi = _voi(result, name_of, approach_name)
     suggestions = _suggestions(voi, tornado_rows, result["cruxes"], name_of)
 
     # ---- grantmaker's one line
     deciding_crux = deciding[0]["name"] if deciding else "—"
     top_alt = verdict["best_alternative"]
     convergence = ("converged" if not inconclusive else "did NOT converge")
-    summary = {
-        "name": profile["name"], "verdict": verdict["label"] if not inconclusive else "Inconclusive",
-        "p_best": verdict["p_best"], "top_alternative": top_alt, "deciding": deciding_crux,
-        "convergence": convergence,
-    }
+    if inconclusive:  # no number from an unsettled run goes into a table row
+        summary = {"name": profile["name"], "verdict": "Inconclusive", "p_best": "—",
+                   "top_alternative": "—", "deciding": "—", "convergence": convergence}
+    else:
+        summary = {"name": profile["name"], "verdict": verdict["label"],
+                   "p_best": verdict["p_best"], "top_alternative": top_alt,
+                   "deciding": deciding_crux, "convergence": convergence}
     summary["line"] = " — ".join([summary["name"], summary["verdict"],
                                   f"P(first) {summary['p_best']}",
-                                  f"top alternative: {top_alt}", f"deciding: {deciding_crux}",
-                                  convergence])
+                                  f"top alternative: {summary['top_alternative']}",
+                                  f"deciding: {summary['deciding']}", convergence])
 
     provenance = result.get("provenance") or {}
     answers = [{"text": a["text"], "id": a["id"], **_answer_bits(a, a.get("variable"), name_of,
@@ -354,6 +369,7 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         "target_name": target_name,
         "profile": {
             "name": profile["name"],
+            "short_name": _shorten(str(profile["name"]), 48),
             "kind": profile.get("kind", "individual"),
             "notes": profile.get("notes") or "",
             "answered": profile.get("answered", 0),
@@ -398,6 +414,12 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     }
 
 
+def _shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters on one line (for the running header)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def _belief_row(b: dict) -> dict:
     return {
         "id": b["id"], "name": b["name"], "proposition": b.get("proposition", ""),
@@ -436,30 +458,54 @@ def _density(b: dict, *, prefix: str, title: str) -> dict | None:
             "prefix": prefix, "title": title}
 
 
-def _voi(result: dict, name_of) -> dict:
-    """EVPI, EVPPI and switching values when the analysis provides them (else None each)."""
+def _voi(result: dict, name_of, approach_name) -> dict:
+    """EVPI, EVPPI and switching values when the analysis provides them (else None each).
+
+    Tolerant of shape: a switch may be a bare credence or ``{"below": {...}, "above": {...}}``
+    with ``credence``, ``from`` and ``to`` (verdict labels or approach slugs).
+    """
     evpi = result.get("evpi")
     evppi = result.get("evppi")
     switching = result.get("switching_values")
     out: dict[str, Any] = {"evpi": num(evpi) if _finite(evpi) else None,
-                           "evppi": None, "switching": None}
+                           "evppi": None, "switching": None, "method": result.get("voi_method")}
     if evppi:
         rows = sorted(evppi, key=lambda r: -float(r.get("value") or 0.0))
-        out["evppi"] = [{"name": r.get("name") or name_of(r.get("variable", "")),
-                         "value": num(r.get("value"), 3),
-                         "share": pct(r["share"]) if _finite(r.get("share")) else "—"}
-                        for r in rows]
+        out["evppi"] = [{
+            "variable": r.get("variable", ""),
+            "name": r.get("name") or name_of(r.get("variable", "")),
+            "value": num(r.get("value"), 2),
+            "raw": float(r["value"]) if _finite(r.get("value")) else 0.0,
+            "share": pct(r["share"], exact=True) if _finite(r.get("share")) else "—",
+            "if_true": approach_name(r.get("best_if_true")),
+            "if_false": approach_name(r.get("best_if_false")),
+            "sentence": r.get("sentence") or "",
+        } for r in rows]
     if switching:
         out["switching"] = [{
             "name": r.get("name") or name_of(r.get("variable", "")),
             "current": pct(r.get("current")),
-            "verdict_switch": pct(r["verdict_switch"]) if _finite(r.get("verdict_switch"))
-            else "no switch between 0% and 100%",
-            "top_switch": pct(r["top_switch"]) if _finite(r.get("top_switch"))
-            else "no switch between 0% and 100%",
+            "verdict_switch": _switch_text(r.get("verdict_switch"), _label),
+            "top_switch": _switch_text(r.get("top_switch"), approach_name),
+            "top_changes": bool(r.get("top_switch")),
             "sentence": r.get("sentence") or "",
         } for r in switching]
     return out
+
+
+def _switch_text(switch: Any, name) -> list[str]:
+    """Lines such as 'below 63%: good fit' for one switching value; ['never'] if none."""
+    if switch is None:
+        return ["never, at any credence"]
+    if _finite(switch):
+        return [f"at {pct(switch)}"]
+    lines = []
+    for side in ("below", "above"):
+        s = (switch or {}).get(side) if isinstance(switch, dict) else None
+        if s:
+            to = s.get("to")
+            lines.append(f"{side} {pct(s.get('credence'))}: {name(to) if to else '—'}")
+    return lines or ["never, at any credence"]
 
 
 def _suggestions(voi: dict, tornado_rows: list[dict], cruxes: list[dict], name_of) -> list[str]:
@@ -467,19 +513,26 @@ def _suggestions(voi: dict, tornado_rows: list[dict], cruxes: list[dict], name_o
     crux_title = {c["variable"]: c["title"] for c in cruxes}
     out = []
     if voi["evppi"]:
-        for r in voi["evppi"][:3]:
-            if r["value"] in ("—", num(0, 3)):
-                continue
-            out.append(f"Look for evidence on “{r['name']}”: learning the truth about it is worth "
-                       f"{r['value']} on the model's value scale ({r['share']} of what perfect "
-                       f"information about everything would be worth).")
+        for r in [r for r in voi["evppi"] if r["raw"] > 0][:3]:
+            if r["if_true"] != "—" and r["if_true"] != r["if_false"]:
+                stakes = (f" If it is true, {r['if_true']} is your best choice; if not, "
+                          f"{r['if_false']}.")
+            else:
+                stakes = ""
+            out.append(f"Look for evidence on “{r['name']}”: settling it is worth {r['value']} "
+                       f"value points to this decision ({r['share']} of what knowing "
+                       f"everything would be worth).{stakes}")
+        if out:
+            return out
+        out.append("No single belief is worth investigating for this decision: learning the "
+                   "truth about any one of them would not change which approach is best.")
     else:
-        for r in tornado_rows[:2]:
+        for k, r in enumerate(tornado_rows[:2]):
             where = (f" (the crux “{crux_title[r['variable']]}”)" if r["variable"] in crux_title
                      else "")
-            out.append(f"Discuss “{r['name']}”{where} first: across its plausible range the lead "
-                       f"of the approach moves by {num(r['swing'])}, more than for any other "
-                       "belief below it.")
+            out.append(f"Discuss “{r['name']}”{where}: across its plausible range the lead of the "
+                       f"approach moves by {num(r['swing'])} value points"
+                       + (", more than for any other belief." if k == 0 else "."))
     return out
 
 

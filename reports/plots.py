@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -104,16 +104,16 @@ def forest_svg(rows: Sequence[dict], prefix: str = "forest") -> str:
     """
     n = len(rows)
     with matplotlib.rc_context(RC):
-        fig = _figure(6.4, 0.28 * n + 0.75)
+        fig = _figure(6.4, 0.2 * n + 0.7)
         ax = fig.add_subplot()
         ys = list(range(n))[::-1]
-        for y, r in zip(ys, rows):
+        for y, r in zip(ys, rows, strict=True):
             colour = HIGHLIGHT if r["highlight"] else MUTED
             ax.hlines(y, r["lo"], r["hi"], color=colour, linewidth=2.4 if r["highlight"] else 1.6)
             ax.plot([r["mean"]], [y], marker="o", color=colour,
                     markersize=6 if r["highlight"] else 4.5, zorder=3)
         ax.set_yticks(ys, [r["name"] for r in rows])
-        for label, r in zip(ax.get_yticklabels(), rows):
+        for label, r in zip(ax.get_yticklabels(), rows, strict=True):
             if r["highlight"]:
                 label.set_color(HIGHLIGHT)
                 label.set_fontweight("bold")
@@ -136,10 +136,12 @@ def density_svg(x: Sequence[float], prior: Sequence[float], posterior: Sequence[
     xs = [100 * v for v in x]
     width = (xs[1] - xs[0]) if len(xs) > 1 else 2.5
     with matplotlib.rc_context(RC):
-        fig = _figure(6.0, 1.85)
+        fig = _figure(6.4, 1.7)
         ax = fig.add_subplot()
-        ax.bar(xs, posterior, width=width, color=MUTED, alpha=0.55, linewidth=0,
-               label="after your answers")
+        # One filled step outline instead of a bar per bin: far fewer SVG nodes to draw.
+        edges = [xs[0] - width / 2] + [v + width / 2 for v in xs]
+        ax.stairs(posterior, edges, fill=True, color=MUTED, alpha=0.55, linewidth=0,
+                  label="after your answers")
         ax.plot(xs, prior, color=GREY, linewidth=1.4, linestyle="--", label="before (prior)")
         ax.axvline(100 * prior_mean, color=GREY, linewidth=0.9, linestyle=":")
         ax.axvline(100 * posterior_mean, color=MUTED, linewidth=1.2)
@@ -149,11 +151,13 @@ def density_svg(x: Sequence[float], prior: Sequence[float], posterior: Sequence[
         ax.spines["left"].set_visible(False)
         ax.set_xticks(range(0, 101, 10), [f"{t}%" for t in range(0, 101, 10)])
         ax.set_xlabel("credence (how likely you think it is); vertical lines mark the averages")
-        ax.legend(loc="upper left")
+        # Above the axes: inside, it would hide the bars wherever the credence sits.
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, borderaxespad=0.2)
         return _to_svg(fig, prefix, title)
 
 
-def tornado_svg(rows: Sequence[dict], base: float, prefix: str = "tornado") -> str:
+def tornado_svg(rows: Sequence[dict], base: float, prefix: str = "tornado", *,
+                target_name: str = "AI-assisted alignment") -> str:
     """Tornado chart of the seed approach's margin as each belief moves over its interval.
 
     ``rows`` (largest swing first) are dicts with ``label``, ``at_low`` and ``at_high``.
@@ -163,7 +167,7 @@ def tornado_svg(rows: Sequence[dict], base: float, prefix: str = "tornado") -> s
         fig = _figure(6.4, 0.3 * n + 0.95)
         ax = fig.add_subplot()
         ys = list(range(n))[::-1]
-        for y, r in zip(ys, rows):
+        for y, r in zip(ys, rows, strict=True):
             ax.barh(y, r["at_low"] - base, left=base, height=0.6, color=LIGHT,
                     edgecolor=GREY, linewidth=0.5,
                     label="belief at the low end of its range" if y == ys[0] else None)
@@ -177,8 +181,7 @@ def tornado_svg(rows: Sequence[dict], base: float, prefix: str = "tornado") -> s
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_yticks(ys, [r["label"] for r in rows])
         ax.set_ylim(-0.7, n - 0.3)
-        ax.set_xlabel("lead of AI-assisted alignment over the best alternative "
-                      "(solid: now; dashed: zero, a tie)")
+        ax.set_xlabel(f"lead of {target_name} over the best alternative (value points)")
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2)
-        return _to_svg(fig, prefix, "Tornado chart: how the lead of AI-assisted alignment "
-                                    "changes as each belief moves across its 90% interval")
+        return _to_svg(fig, prefix, f"Tornado chart: how the lead of {target_name} changes as "
+                                    "each belief moves across its 90% interval")

@@ -16,9 +16,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import jinja2
-from markupsafe import Markup
-
 from cruxfit.reports.context import build_context
+from markupsafe import Markup
 
 #: Tagged PDF for accessibility (structure tree, language, /MarkInfo). WeasyPrint 70 accepts
 #: this variant; set to None to fall back to an untagged PDF.
@@ -63,7 +62,8 @@ def figures_for(ctx: dict) -> dict:
     tornado = p["tornado"]
     return {
         "forest": Markup(plots.forest_svg(p["forest"])) if p["forest"] else Markup(""),
-        "tornado": (Markup(plots.tornado_svg(tornado["rows"], tornado["base"]))
+        "tornado": (Markup(plots.tornado_svg(tornado["rows"], tornado["base"],
+                                             target_name=ctx["target_name"]))
                     if tornado["rows"] else Markup("")),
         "cruxes": cruxes,
     }
@@ -78,7 +78,7 @@ def render_html(result: dict, audience: str = "individual") -> str:
 
 # ----------------------------------------------------------------------------- PDF
 def _weasyprint():
-    from weasyprint import CSS, HTML  # noqa: F401 - imported lazily: it is slow to import
+    from weasyprint import HTML  # imported lazily: it is slow to import
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     return HTML, URLFetcher, URLFetcherResponse

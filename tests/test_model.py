@@ -325,3 +325,29 @@ def test_calibration_agent_foundations_persona_with_maths_skill_ranks_it_first()
     res = analyse(LIB, profile({"world-short-timelines": 0.1, "world-alignment-hard": 0.9},
                                fit={"maths-philosophy": 7}), seed=4).to_dict()
     assert res["approaches"][0]["slug"] == "agent-foundations"
+
+
+# ----------------------------------------------------------------- how far each answer moved a belief
+
+
+def test_answer_influence_is_exact_leave_one_out_where_separable():
+    from cruxfit.models.exact import posterior_means
+
+    answers = {"safety-aligned-enough": 2, "safety-sabotage": 6, "less-bootstrapping-dangerous": 7,
+               "fit-careful-use": 5, "world-short-timelines": 0.3, "fit-timelines-need-ai": 6}
+    prof = profile(answers)
+    theta = _fixed_theta()
+    a = evaluate(LIB, prof, 0, theta, None, {"converged": True, "reasons": []})
+    rows = {r["id"]: r for r in a.answer_rows()}
+    separable = {k: v for k, v in answers.items() if k != "fit-timelines-need-ai"}
+    full = posterior_means(LIB, profile(separable))
+    j = LIB.variable_ids.index("safety")
+    for sid in ("safety-aligned-enough", "less-bootstrapping-dangerous", "fit-careful-use"):
+        rest = profile({k: v for k, v in separable.items() if k != sid})
+        assert rows[sid]["method"] == "exact"
+        assert rows[sid]["moved"]["safety"] == pytest.approx(full[j] - posterior_means(LIB, rest)[j], abs=1e-4)
+    # Agreeing that bootstrapping is dangerous pulls the safety credence down, on its own too.
+    assert rows["less-bootstrapping-dangerous"]["alone"]["safety"] < -0.1
+    assert rows["fit-careful-use"]["alone"]["safety"] > 0.03  # "somewhat agree": a modest pull up
+    # short-timelines is also touched by a two-variable statement: no exact 1-D answer, so PSIS.
+    assert rows["world-short-timelines"]["method"] == "psis-loo"
