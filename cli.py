@@ -350,16 +350,7 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
 
     result, analysis = run_any(lib, prof, seed, say=say)
     data = render_output(result, fmt, audience)
-    if to_stdout:
-        if fmt == "pdf":
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        else:
-            click.echo(data.decode("utf-8"), nl=False)
-    else:
-        from cruxfit.reports.files import write_atomic
-
-        write_atomic(output, data)
+    _emit(data, output, fmt)
     if save_posterior is not None:
         from cruxfit.models.run import save_posterior as _save
 
@@ -373,6 +364,82 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
                    + "; ".join(result["diagnostics"]["reasons"]), err=True)
         return EXIT_INCONCLUSIVE
     return EXIT_OK
+
+
+@main.command()
+@click.argument("profile_a", type=click.Path(path_type=Path))
+@click.argument("profile_b", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Output file ('-' for standard output). Default: compare-<A>-<B>.<format>.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
+              help="pdf, html or json. Default: from the output file's suffix, else pdf.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
+              help="Random seed used for both profiles.")
+@click.option("--allow-unconverged", is_flag=True, help="Exit 0 even when a run did not converge.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+@click.pass_context
+@handle_errors
+def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, quiet):
+    """Compare two profiles: what changed, and which beliefs explain the change.
+
+    For a person before and after advice, or a person and their organisation (a profile or a
+    form-style CSV). The difference in AI-assisted alignment's chance of ranking first, of
+    being in the top three, and in its margin over the best alternative is split exactly
+    among the beliefs (a Shapley decomposition); the parts add up to the total.
+    """
+    say = _say(quiet)
+    lib = _library(ctx)
+    a, _ = _load_profile_arg(lib, profile_a)
+    b, _ = _load_profile_arg(lib, profile_b)
+    fmt = fmt or format_from_suffix(output)
+    if output is None:
+        from cruxfit.reports.files import safe_stem
+
+        output = Path(f"compare-{safe_stem(a.name)}-{safe_stem(b.name)}.{fmt}")
+    to_stdout = str(output) == "-"
+    if not to_stdout:
+        from cruxfit.reports.files import check_output_path
+
+        check_output_path(output)
+    say(f"Comparing {a.name} with {b.name} (seed {seed})...")
+    _warn_if_cold(say)
+    from cruxfit.models.run import run_compare
+
+    result = run_compare(lib, a, b, seed, say=say)
+    if fmt == "json":
+        from cruxfit.reports.jsonout import to_json
+
+        data = to_json(result).encode("utf-8")
+    else:
+        from cruxfit.reports.render import render_compare_html, render_compare_pdf
+
+        data = (render_compare_html(result).encode("utf-8") if fmt == "html"
+                else render_compare_pdf(result))
+    _emit(data, output, fmt)
+    change = result["verdict_change"]
+    t = result["total"]
+    if not to_stdout:
+        say(f"Wrote {output}: verdict {change['from']} -> {change['to']}; chance of ranking first "
+            f"{t['p_best']:+.0%}, margin {t['margin']:+.2f}.")
+    unconverged = [k for k, d in result["diagnostics"].items() if not d["converged"]]
+    if unconverged:
+        click.echo("Warning: sampling did not converge for profile "
+                   + " and ".join(k.upper() for k in unconverged) + "; no verdict is given for it.", err=True)
+        if not allow_unconverged:
+            sys.exit(EXIT_INCONCLUSIVE)
+
+
+def _emit(data: bytes, output: Path, fmt: str) -> None:
+    if str(output) == "-":
+        if fmt == "pdf":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            click.echo(data.decode("utf-8"), nl=False)
+        return
+    from cruxfit.reports.files import write_atomic
+
+    write_atomic(output, data)
 
 
 # ---------------------------------------------------------------- assess (owned by the

@@ -47,6 +47,30 @@ def run_any(library: Library, subject, seed: int, **kwargs):
     return run_analysis(library, subject, seed, **kwargs)
 
 
+def run_compare(library: Library, subject_a, subject_b, seed: int, *,
+                say: Callable[[str], None] | None = None) -> dict:
+    """Analyse two profiles (either may be an organisation) with one seed, then compare.
+
+    Both runs use the same seed and number of draws, so the comparison's rating draws
+    coincide with each profile's own and only beliefs (and overrides) differ.
+    """
+    from cruxfit.models.compare import compare_analyses
+
+    t0 = time.perf_counter()
+    results, analyses = [], []
+    for subject in (subject_a, subject_b):
+        result, analysis = run_any(library, subject, seed, say=say)
+        results.append(result)
+        analyses.append(getattr(analysis, "org", analysis))
+    comparison = compare_analyses(*analyses)
+    comparison["results"] = {"a": results[0], "b": results[1]}
+    comparison["provenance"] = {**results[0]["provenance"],
+                                "input_sha256": [r["provenance"]["input_sha256"] for r in results]}
+    comparison["diagnostics"] = {"a": results[0]["diagnostics"], "b": results[1]["diagnostics"]}
+    comparison["timing"] = _timing({"total": time.perf_counter() - t0})
+    return comparison
+
+
 def _add_voi(result: dict, analysis: Analysis) -> None:
     try:
         from cruxfit.models import voi  # noqa: PLC0415
