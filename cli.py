@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from pathlib import Path
 
@@ -440,6 +441,123 @@ def _emit(data: bytes, output: Path, fmt: str) -> None:
     from cruxfit.reports.files import write_atomic
 
     write_atomic(output, data)
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    parts = tuple(dict.fromkeys(p.strip().lower() for p in value.split(",") if p.strip()))
+    bad = [p for p in parts if p not in FORMATS]
+    if bad or not parts:
+        raise click.BadParameter(f"{', '.join(bad) or value!r} is not a format; use a comma-separated "
+                                 f"list of {', '.join(FORMATS)}", param_hint="'--format'")
+    return parts
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the reports and the summary (created if missing).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1, max=64), default=None,
+              help="Rendering processes (default: the number of cores).")
+@click.option("-f", "--format", "formats", default="pdf,json", show_default=True,
+              help="Comma-separated formats for each report: pdf, json, html.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
+              help="Random seed for every analysis.")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="grantmaker", show_default=True,
+              help="Emphasis of each report.")
+@click.option("--force", is_flag=True, help="Redo reports even when they are up to date.")
+@click.option("--rows-are-applicants", is_flag=True,
+              help="Treat each row of a CSV input as one individual (default: a CSV is one organisation).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@click.pass_context
+@handle_errors
+def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_applicants, quiet):
+    """Reports for many profiles at once, plus summary.pdf, summary.csv and summary.json.
+
+    INPUTS are profile files, folders of them (searched recursively), or form-style CSVs.
+    A bad input is reported and skipped; the rest are produced. Reports that are up to date
+    (same input, options, crux library and cruxfit version) are skipped unless --force.
+    Exit status: 0 all done, 2 some inputs failed, 3 some runs did not converge.
+    """
+    formats = _formats(formats)
+    lib = _library(ctx)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from cruxfit.reports.files import OutputError
+
+        raise OutputError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
+    from cruxfit.reports.files import check_output_path
+
+    check_output_path(outdir / "summary.json")
+    from cruxfit.models.batch import run_batch
+
+    say = _say(quiet)
+    interactive = not quiet and sys.stderr.isatty()
+    state = {"n": 0, "total": None, "bar": None, "start": time.monotonic()}
+
+    def progress(job) -> None:
+        state["n"] += 1
+        if quiet:
+            return
+        what = {"done": job.row.get("verdict") if job.row else "done", "skipped": "up to date, skipped",
+                "failed": "FAILED", "inconclusive": "INCONCLUSIVE (did not converge)"}.get(job.status, job.status)
+        if interactive:
+            click.echo(f"\r[{state['n']}] {job.name[:40]}: {what}".ljust(78), err=True, nl=False)
+        else:
+            click.echo(f"[{state['n']}] {job.name}: {what}", err=True)
+        for problem in job.problems:
+            click.echo(("\n" if interactive else "") + f"Error: {problem}", err=True)
+
+    say(f"cruxfit batch: reading inputs, then sampling and rendering into {outdir} ...")
+    _warn_if_cold(say)
+    outcome = run_batch(lib, inputs, outdir, formats=formats, seed=seed, audience=audience,
+                        jobs_n=jobs, force=force, rows_are_applicants=rows_are_applicants,
+                        progress=progress, say=say)
+    if interactive:
+        click.echo("", err=True)
+    for w in outcome.warnings:
+        click.echo(f"Warning: {w}", err=True)
+    from cruxfit.reports.summary import write_summary
+
+    rows = [j.row for j in outcome.jobs]
+    counts = {k: sum(1 for j in outcome.jobs if j.status == k) for k in ("done", "skipped", "failed", "inconclusive")}
+    import datetime as _dt
+
+    meta = {"total": len(outcome.jobs), **counts, "seed": seed, "audience": audience,
+            "formats": list(formats), "library_sha256": lib.sha256, "cruxfit_version": cruxfit_version(),
+            "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+            "seconds": round(outcome.seconds, 2)}
+    write_summary(outdir, rows, meta)
+    say(f"Done in {outcome.seconds:.1f} s: {counts['done']} reported, {counts['skipped']} up to date, "
+        f"{counts['inconclusive']} inconclusive, {counts['failed']} failed. Summary: {outdir / 'summary.pdf'}")
+    if counts["failed"]:
+        sys.exit(EXIT_INPUT)
+    if counts["inconclusive"]:
+        sys.exit(EXIT_INCONCLUSIVE)
+
+
+@main.command()
+@click.pass_context
+@handle_errors
+def warmup(ctx):
+    """Compile the models ahead of time (the first run on a machine otherwise does it).
+
+    PyTensor caches compiled C code per machine; this fills the cache for the individual,
+    stacked and organisation models and says how long it took.
+    """
+    t0 = time.monotonic()
+    click.echo("Compiling the models (the first time on a machine takes 20-60 s)...", err=True)
+    from cruxfit.models.inference import sample
+    from cruxfit.models.profile import parse_profile
+
+    lib = _library(ctx)
+    one = parse_profile({"name": "warmup", "answers": {lib.statements[0].id: 4}}, lib)
+    two = parse_profile({"name": "warmup2", "answers": {lib.statements[1].id: 3}}, lib)
+    sample(lib, [one], 0, draws=100, tune=100, retry=False)
+    sample(lib, [one, two], 0, draws=100, tune=100, retry=False, hierarchical=True)
+    import cruxfit.reports.render  # noqa: F401 - warms imports of the renderer too
+
+    click.echo(f"Ready: models compiled and cached in {time.monotonic() - t0:.1f} s.", err=True)
 
 
 # ---------------------------------------------------------------- assess (owned by the

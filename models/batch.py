@@ -1,0 +1,338 @@
+"""Many profiles at once: shared sampling, parallel rendering, a summary, and no lost work.
+
+A grantmaker's run is planned first (:func:`plan`): every input is read, bad ones become
+failures with their reasons, and every good one gets a distinct, safe output name and a
+cache key (its content, the options, the crux library and cruxfit's version). Jobs whose
+outputs exist with the same key are skipped. Individuals are sampled together, a chunk of
+respondents stacked into one model (they are independent, so the joint posterior is the
+product of theirs); each respondent's own R-hat and ESS are checked, and anyone who falls
+short - or everyone in a chunk that had a divergence - is re-run alone with the usual retry.
+Organisations are sampled one by one. Rendering runs in a process pool while sampling goes
+on. Every file is written atomically and the manifest is updated after each report, so a
+killed run loses at most the reports in flight and a re-run finishes the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from cruxfit.cruxes.errors import InputError, Problem
+from cruxfit.cruxes.library import Library
+
+MANIFEST = ".cruxfit-batch.json"
+SUMMARY_NAMES = ("summary.pdf", "summary.csv", "summary.json")
+PROFILE_SUFFIXES = (".yaml", ".yml", ".json", ".csv")
+CHUNK = 25
+
+
+@dataclass
+class Job:
+    source: str
+    subject: object | None = None
+    problems: list[Problem] = field(default_factory=list)
+    stem: str = ""
+    key: str = ""
+    status: str = "pending"  # pending, skipped, done, failed, inconclusive
+    row: dict = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return getattr(self.subject, "name", None) or Path(self.source).name
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    try:
+        return version("cruxfit")
+    except Exception:  # pragma: no cover
+        return "0+unknown"
+
+
+def expand_inputs(inputs: Iterable[Path]) -> tuple[list[Path], list[Job]]:
+    """Files from files and folders (recursively, profile suffixes only), in a stable order."""
+    files: list[Path] = []
+    failures: list[Job] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in PROFILE_SUFFIXES
+                           and not f.name.startswith("."))
+            if not found:
+                failures.append(Job(str(p), problems=[Problem(str(p), "", "is a folder with no .yaml, .yml, .json or .csv files")], status="failed"))
+            files.extend(found)
+        elif not p.exists():
+            failures.append(Job(str(p), problems=[Problem(str(p), "", "no such file or folder")], status="failed"))
+        else:
+            files.append(p)
+    seen, unique = set(), []
+    for f in files:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(f)
+    return unique, failures
+
+
+def subject_hash(subject) -> str:
+    data = json.dumps(subject.to_data(), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool, formats: tuple[str, ...],
+         seed: int, audience: str) -> tuple[list[Job], list[str]]:
+    """Read every input; return jobs (failures included) and warnings."""
+    from cruxfit.models.csvinput import read_organisation, read_rows
+    from cruxfit.models.profile import load_profile
+    from cruxfit.reports.files import safe_stem
+
+    files, jobs = expand_inputs(inputs)
+    warnings: list[str] = []
+    for f in files:
+        try:
+            if f.suffix.lower() == ".csv" and rows_are_applicants:
+                profiles, w, _ = read_rows(f, library)
+                warnings.extend(w)
+                jobs.extend(Job(p.source, subject=p) for p in profiles)
+            elif f.suffix.lower() == ".csv":
+                org = read_organisation(f, library)
+                warnings.extend(org.warnings)
+                jobs.append(Job(str(f), subject=org))
+            else:
+                jobs.append(Job(str(f), subject=load_profile(f, library)))
+        except InputError as exc:
+            jobs.append(Job(str(f), problems=exc.problems, status="failed"))
+    options = {"formats": sorted(formats), "seed": seed, "audience": audience,
+               "library": library.sha256, "cruxfit": _version()}
+    taken: dict[str, int] = {n.split(".")[0]: 1 for n in SUMMARY_NAMES}
+    for job in jobs:
+        if job.subject is None:
+            continue
+        base = safe_stem(job.subject.name, default="profile")
+        stem = base
+        while stem in taken:
+            taken[base] = taken.get(base, 1) + 1
+            stem = f"{base}-{taken[base]}"
+        taken[stem] = 1
+        job.stem = stem
+        job.key = hashlib.sha256(json.dumps(
+            {"subject": subject_hash(job.subject), **options}, sort_keys=True).encode()).hexdigest()
+    return jobs, warnings
+
+
+def load_manifest(outdir: Path) -> dict:
+    p = outdir / MANIFEST
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(data, dict) and data.get("version") == 1 and isinstance(data.get("reports"), dict):
+            return data
+    except (OSError, ValueError):
+        pass
+    # Missing, corrupt or foreign: start afresh (never trust it).
+    return {"version": 1, "reports": {}}
+
+
+def save_manifest(outdir: Path, manifest: dict) -> None:
+    from cruxfit.reports.files import write_atomic_text
+
+    write_atomic_text(outdir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+
+
+def mark_skips(jobs: list[Job], outdir: Path, manifest: dict, formats: tuple[str, ...], force: bool) -> None:
+    for job in jobs:
+        if job.status != "pending" or force:
+            continue
+        entry = manifest["reports"].get(job.stem)
+        files = [outdir / f"{job.stem}.{fmt}" for fmt in formats]
+        if entry and entry.get("key") == job.key and all(f.is_file() for f in files):
+            job.status = "skipped"
+            job.row = dict(entry.get("row") or {})
+            job.outputs = [f.name for f in files]
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def analyse_individuals(library: Library, jobs: list[Job], seed: int, *, chunk: int = CHUNK,
+                        on_result: Callable[[Job, dict], None],
+                        say: Callable[[str], None] | None = None) -> None:
+    """Sample individuals in stacked chunks and call on_result(job, result) for each."""
+    from cruxfit.models.analysis import evaluate
+    from cruxfit.models.inference import Diagnostics, check_convergence, sample
+    from cruxfit.models.run import _add_voi, run_analysis
+
+    say = say or (lambda m: None)
+    for start in range(0, len(jobs), chunk):
+        group = jobs[start:start + chunk]
+        t0 = time.perf_counter()
+        post = sample(library, [j.subject for j in group], seed, retry=False,
+                      cores=2 if len(group) > 1 else 1)
+        t_sample = time.perf_counter() - t0
+        redo = []
+        for r, job in enumerate(group):
+            stats, reasons = check_convergence(post.idata, library, respondent_slice=[r])
+            if post.diagnostics.divergences > 0 or reasons:
+                redo.append(job)
+                continue
+            d = post.diagnostics
+            diag = Diagnostics(stats["r_hat_max"], stats["ess_bulk_min"], stats["ess_tail_min"],
+                               d.divergences, d.chains, d.draws, d.tune, d.target_accept, 1, [],
+                               d.criteria).to_dict()
+            diag["stacked_with"] = len(group)
+            t1 = time.perf_counter()
+            analysis = evaluate(library, job.subject, seed, post.theta[:, r, :], None, diag)
+            result = analysis.to_dict()
+            _add_voi(result, analysis)
+            result["timing"] = {"created": _now(), "seconds": {
+                "sample_share": round(t_sample / len(group), 3),
+                "summarise": round(time.perf_counter() - t1, 3)}}
+            on_result(job, result)
+        for job in redo:
+            say(f"{job.name}: the shared run did not meet the convergence bar for this profile; "
+                "sampling it alone.")
+            result, _ = run_analysis(library, job.subject, seed)
+            on_result(job, result)
+
+
+def _now() -> str:
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: str, stem: str) -> list[str]:
+    """Write one profile's reports (runs in a worker process)."""
+    from cruxfit.reports.files import write_atomic
+    from cruxfit.reports.jsonout import to_json
+
+    written = []
+    for fmt in formats:
+        if fmt == "json":
+            data = to_json(result).encode("utf-8")
+        elif fmt == "html":
+            from cruxfit.reports.render import render_html
+
+            data = render_html(result, audience=audience).encode("utf-8")
+        else:
+            from cruxfit.reports.render import render_pdf
+
+            data = render_pdf(result, audience=audience)
+        target = Path(outdir) / f"{stem}.{fmt}"
+        write_atomic(target, data)
+        written.append(target.name)
+    return written
+
+
+def _warm_worker() -> None:
+    # Import the renderers once per worker, before the first job arrives.
+    import cruxfit.reports.render  # noqa: F401
+
+
+def summary_row(job: Job, result: dict | None) -> dict:
+    row = {"name": job.name, "source": job.source, "status": job.status, "verdict": None,
+           "p_best": None, "p_top3": None, "top_alternative": None, "deciding_crux": None,
+           "converged": None, "outputs": list(job.outputs),
+           "error": "; ".join(f"{p.field + ': ' if p.field else ''}{p.message}" for p in job.problems) or None}
+    if result is not None:
+        v = result["verdict"]
+        names = {b["id"]: b["name"] for b in result.get("beliefs", [])}
+        approaches = {a["slug"]: a["name"] for a in result.get("approaches", [])}
+        deciding = (result.get("discuss_first") or {}).get("variable") or (v.get("deciding") or [None])[0]
+        row.update({"verdict": v["label"], "p_best": v["p_best"], "p_top3": v["p_top3"],
+                    "top_alternative": approaches.get(v.get("best_alternative"), v.get("best_alternative")),
+                    "deciding_crux": names.get(deciding, deciding),
+                    "converged": bool(result["diagnostics"]["converged"]),
+                    "kind": result["profile"]["kind"]})
+    return row
+
+
+@dataclass
+class BatchOutcome:
+    jobs: list[Job]
+    warnings: list[str]
+    seconds: float
+
+    @property
+    def failed(self) -> list[Job]:
+        return [j for j in self.jobs if j.status == "failed"]
+
+    @property
+    def inconclusive(self) -> list[Job]:
+        return [j for j in self.jobs if j.status == "inconclusive"]
+
+
+def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats: tuple[str, ...],
+              seed: int = 0, audience: str = "grantmaker", jobs_n: int | None = None,
+              force: bool = False, rows_are_applicants: bool = False,
+              progress: Callable[[Job], None] | None = None,
+              say: Callable[[str], None] | None = None) -> BatchOutcome:
+    from cruxfit.models.run import run_org_analysis
+
+    t0 = time.perf_counter()
+    say = say or (lambda m: None)
+    progress = progress or (lambda j: None)
+    outdir = Path(outdir)
+    jobs, warnings = plan(library, inputs, rows_are_applicants=rows_are_applicants,
+                          formats=formats, seed=seed, audience=audience)
+    manifest = load_manifest(outdir)
+    mark_skips(jobs, outdir, manifest, formats, force)
+    for job in jobs:
+        if job.status in ("failed", "skipped"):
+            progress(job)
+    todo = [j for j in jobs if j.status == "pending"]
+    individuals = [j for j in todo if j.subject.kind != "organisation"]
+    organisations = [j for j in todo if j.subject.kind == "organisation"]
+    workers = max(1, jobs_n or os.cpu_count() or 1)
+    pending: list[tuple[Job, dict, Future]] = []
+
+    import multiprocessing
+
+    # spawn, not fork: the parent has PyMC/PyTensor (and their threads) loaded by the time
+    # the first worker starts, and forking a threaded process can deadlock the child.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker, mp_context=context) as pool:
+
+        def finish(job: Job, result: dict, fut: Future) -> None:
+            try:
+                job.outputs = fut.result()
+            except Exception as exc:  # noqa: BLE001 - reported per job, the batch goes on
+                job.status = "failed"
+                job.problems = [Problem(job.source, "", f"could not write its report: {exc}")]
+                job.row = summary_row(job, result)
+                progress(job)
+                return
+            job.status = "done" if result["diagnostics"]["converged"] else "inconclusive"
+            job.row = summary_row(job, result)
+            manifest["reports"][job.stem] = {"key": job.key, "row": job.row, "source": job.source}
+            save_manifest(outdir, manifest)
+            progress(job)
+
+        def submit(job: Job, result: dict) -> None:
+            fut = pool.submit(render_job, result, formats, audience, str(outdir), job.stem)
+            pending.append((job, result, fut))
+            # Keep the queue short so memory stays flat and progress stays honest.
+            while len(pending) > 2 * workers:
+                finish(*pending.pop(0))
+
+        if individuals:
+            analyse_individuals(library, individuals, seed, on_result=submit, say=say)
+        for job in organisations:
+            result, _ = run_org_analysis(library, job.subject, seed)
+            submit(job, result)
+        while pending:
+            finish(*pending.pop(0))
+    for job in jobs:
+        if not job.row:
+            job.row = summary_row(job, None)
+    return BatchOutcome(jobs, warnings, time.perf_counter() - t0)

@@ -1,0 +1,51 @@
+"""The batch summary: one table to decide from, as PDF, CSV and JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from cruxfit.reports.files import write_atomic, write_atomic_text
+
+COLUMNS = ("name", "verdict", "p_best", "p_top3", "top_alternative", "deciding_crux",
+           "converged", "status", "source", "outputs", "error")
+
+
+def _csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        r = dict(row)
+        r["outputs"] = " ".join(row.get("outputs") or [])
+        for k in ("name", "source", "error", "top_alternative", "deciding_crux"):
+            # Spreadsheets execute cells that start with = + - @: neutralise them.
+            if isinstance(r.get(k), str) and r[k][:1] in ("=", "+", "-", "@"):
+                r[k] = "'" + r[k]
+        w.writerow(r)
+    return out.getvalue()
+
+
+def _html(rows: list[dict], meta: dict) -> str:
+    from cruxfit.reports.render import _stylesheet, environment
+
+    env = environment()
+    template = env.get_template("summary.html.j2")
+    return template.render(rows=rows, meta=meta, css=_stylesheet())
+
+
+def write_summary(outdir: Path, rows: list[dict], meta: dict) -> list[str]:
+    outdir = Path(outdir)
+    write_atomic_text(outdir / "summary.json", json.dumps({"meta": meta, "reports": rows},
+                                                          indent=2, ensure_ascii=False) + "\n")
+    write_atomic_text(outdir / "summary.csv", _csv(rows))
+    from cruxfit.reports.render import PDF_VARIANT, _weasyprint, make_fetcher, static_dir
+
+    HTML, _, _ = _weasyprint()
+    html = _html(rows, meta)
+    pdf = HTML(string=html, base_url=static_dir().as_uri() + "/", url_fetcher=make_fetcher(),
+               media_type="print").write_pdf(pdf_variant=PDF_VARIANT)
+    write_atomic(outdir / "summary.pdf", pdf)
+    return ["summary.pdf", "summary.csv", "summary.json"]
