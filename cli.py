@@ -498,6 +498,9 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
     def progress(job) -> None:
         state["n"] += 1
         if quiet:
+            # Problems are reported even when quiet: a skipped input must never go unnoticed.
+            for problem in job.problems:
+                click.echo(f"Error: {problem}", err=True)
             return
         what = {"done": job.row.get("verdict") if job.row else "done", "skipped": "up to date, skipped",
                 "failed": "FAILED", "inconclusive": "INCONCLUSIVE (did not converge)"}.get(job.status, job.status)
