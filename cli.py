@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
@@ -49,6 +50,14 @@ def handle_errors(func):
         except KeyboardInterrupt:
             click.echo("Interrupted; no output was written.", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
+            if os.environ.get("CRUXFIT_DEBUG"):
+                raise
+            click.echo(f"Error: unexpected failure ({type(exc).__name__}: {exc}). This is a bug in "
+                       "cruxfit; set CRUXFIT_DEBUG=1 to see the details and please report it.", err=True)
+            sys.exit(EXIT_ERROR)
 
     return wrapper
 
@@ -483,9 +492,9 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from cruxfit.reports.files import OutputError
+        from cruxfit.reports.files import OutputPathError
 
-        raise OutputError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
+        raise OutputPathError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
     from cruxfit.reports.files import check_output_path
 
     check_output_path(outdir / "summary.json")

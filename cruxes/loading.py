@@ -140,6 +140,9 @@ def read_text(path: str | os.PathLike[str], *, label: str | None = None) -> str:
 
 def decode_text(raw: bytes, name: str) -> str:
     """Decode bytes as UTF-8 (a byte-order mark is allowed); refuse binary content."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError([Problem(name, "", "is UTF-16 text; save it as UTF-8 (most editors and "
+                                            "spreadsheet programs offer \"CSV UTF-8\" or similar)")])
     if b"\x00" in raw:
         raise InputError([Problem(name, "", "looks like a binary file, not YAML, JSON or CSV text")])
     try:

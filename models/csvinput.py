@@ -146,8 +146,9 @@ def read_rows(path: str | Path, library: Library) -> tuple[list[Profile], list[s
             scale = statements[ident].scale if kind == "answer" else "agree7"
             value, message = check_answer(scale, _cell(raw, scale))
             if message:
-                problems.add(f"row {r}, column {ident}", message.replace(
-                    'or "unsure"', 'a label such as "Strongly agree", or blank for unsure'))
+                hint = ('a label such as "Strongly agree", or blank for unsure' if scale == "agree7"
+                        else 'a percentage such as "70%", or blank for unsure')
+                problems.add(f"row {r}, column {ident}", message.replace('or "unsure"', hint))
                 bad = True
             elif value is None:
                 if kind == "answer":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -10,6 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from cruxfit.cruxes.errors import CruxfitError
 from cruxfit.cruxes.library import Library
 from cruxfit.models.elicitation import (
     Observations,
@@ -67,6 +71,32 @@ class Posterior:
     seconds: dict[str, float]
     org_theta: np.ndarray | None = None  # (draws, variables), organisations only
     tau: np.ndarray | None = None  # (draws, variables), organisations only
+
+
+class SamplingError(CruxfitError):
+    """The sampler stopped before it produced every draw."""
+
+    exit_code = 1
+
+
+@contextlib.contextmanager
+def _interrupt_guard():
+    """Record Ctrl-C during sampling even if the sampler swallows the KeyboardInterrupt."""
+    state = {"flag": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        state["flag"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _org_vars(idata) -> tuple[str, ...]:
@@ -146,7 +176,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
         model = (build_org_model if hierarchical else build_model)(library, obs)
         t_build += time.perf_counter() - t1
         t1 = time.perf_counter()
-        with model, warnings.catch_warnings():
+        with model, warnings.catch_warnings(), _interrupt_guard() as interrupted:
             warnings.simplefilter("ignore")
             idata = pm.sample(
                 draws=draws, tune=tune, chains=chains, cores=cores,
@@ -154,6 +184,12 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
                 target_accept=target_accept, progressbar=False,
                 compute_convergence_checks=False, return_inferencedata=True,
             )
+        # PyMC stops quietly on Ctrl-C and returns the draws it has: never analyse those.
+        if interrupted["flag"]:
+            raise KeyboardInterrupt
+        got = int(idata.posterior.sizes.get("draw", 0)) * int(idata.posterior.sizes.get("chain", 0))
+        if got != draws * chains:
+            raise SamplingError(f"sampling stopped early ({got} of {draws * chains} draws)")
         t_sample += time.perf_counter() - t1
         stats, reasons = check_convergence(
             idata, library, var_names=_org_vars(idata) if hierarchical else ("theta",))

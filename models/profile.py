@@ -236,8 +236,10 @@ def _parse_organisation(data: dict, library: Library, problems: Problems, *, sou
     members: list[Profile] = []
     if raw is None:
         problems.add("respondents", "is missing; list the respondents, each with a name and answers")
-    elif not isinstance(raw, list) or not raw:
-        problems.add("respondents", f"must be a non-empty list of respondents, not {_describe(raw)}")
+    elif isinstance(raw, list) and not raw:
+        problems.add("respondents", "is empty; list at least one respondent with a name and answers")
+    elif not isinstance(raw, list):
+        problems.add("respondents", f"must be a list of respondents, not {_describe(raw)}")
     else:
         if len(raw) > MAX_RESPONDENTS:
             problems.add("respondents", f"has {len(raw)} entries; the limit is {MAX_RESPONDENTS}")

@@ -99,7 +99,8 @@ def save_posterior(analysis: Analysis, path: Path) -> None:
         raise OutputError("no posterior to save")
     path = Path(path)
     _check_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part",
+                               dir=path.parent or ".")
     os.close(fd)
     try:
         posterior.idata.to_netcdf(tmp)

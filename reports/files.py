@@ -18,9 +18,15 @@ from cruxfit.cruxes.errors import CruxfitError, InputError, Problem
 
 
 class OutputError(CruxfitError):
-    """An output location cannot be written."""
+    """An output could not be written (disk full, permission lost mid-run): exit status 1."""
 
     exit_code = 1
+
+
+class OutputPathError(OutputError):
+    """The output location given is unusable, found before any work: a bad argument, exit 2."""
+
+    exit_code = 2
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -44,20 +50,55 @@ def safe_stem(name: str, default: str = "report", max_len: int = 80) -> str:
 def _check_parent(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
-        raise OutputError(f"{parent}: the output folder does not exist")
+        raise OutputPathError(f"{parent}: the output folder does not exist; create it or choose another")
     if not parent.is_dir():
-        raise OutputError(f"{parent}: the output location is not a folder")
+        raise OutputPathError(f"{parent}: the output location is not a folder")
     if path.is_dir():
-        raise OutputError(f"{path}: is a folder; give a file name")
+        raise OutputPathError(f"{path}: is a folder; give a file name")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_parts(path: Path) -> None:
+    """Remove temporary files a killed writer left beside path (their writer's PID is gone)."""
+    parent = path.parent if str(path.parent) else Path(".")
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".part")):
+            continue
+        pid_text = name[len(prefix):].split(".", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write bytes to path atomically (temporary file beside it, then rename)."""
+    """Write bytes to path atomically (temporary file beside it, then rename).
+
+    The temporary file's name carries the writer's PID, so that a later write to the same
+    path can remove what a killed (``kill -9``) writer left behind.
+    """
     path = Path(path)
     _check_parent(path)
     parent = path.parent if str(path.parent) else Path(".")
+    clean_stale_parts(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=parent)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     try:
@@ -94,6 +135,6 @@ def check_output_path(path: str | os.PathLike[str]) -> None:
     _check_parent(path)
     parent = path.parent if str(path.parent) else Path(".")
     if not os.access(parent, os.W_OK):
-        raise OutputError(f"{parent}: the output folder is not writable")
+        raise OutputPathError(f"{parent}: the output folder is not writable")
     if path.exists() and not os.access(path, os.W_OK):
-        raise OutputError(f"{path}: the existing file is not writable")
+        raise OutputPathError(f"{path}: the existing file is not writable")
