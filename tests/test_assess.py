@@ -457,7 +457,7 @@ def test_existing_output_is_refused_unless_force(runner, library, tmp_path):
 
 def test_missing_output_folder_fails_before_any_question(runner, tmp_path):
     result = assess(runner, tmp_path / "nope" / "me.yaml", ["Ada"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an unusable output location is a bad argument
     assert "the output folder does not exist" in result.stderr
     assert result.stdout == ""
 
