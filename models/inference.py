@@ -195,8 +195,12 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
             idata, library, var_names=_org_vars(idata) if hierarchical else ("theta",))
         if not reasons or not retry or attempts >= 2:
             break
-        say("The first sampling run did not converge (" + "; ".join(reasons) + "); retrying once with longer tuning.")
+        say("The first sampling run did not converge (" + "; ".join(reasons) + "); retrying once "
+            "with twice the tuning and twice the draws.")
         tune = tune * 2
+        # Too few effective draws, or R-hat noise across hundreds of parameters (large
+        # organisations), is cured by more draws, not only by longer tuning.
+        draws = draws * 2
         target_accept = max(target_accept, 0.97)
     extra = {}
     if hierarchical:

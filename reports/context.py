@@ -73,6 +73,14 @@ def num(x: float | None, nd: int = 2) -> str:
     return text.replace("-", "−")
 
 
+def signed(x: float | None, nd: int = 2) -> str:
+    """A difference on the model's scale with its sign: "+1.52", "−0.14", "0.00"."""
+    text = num(x, nd)
+    if text == "—" or text.startswith("−") or float(text) == 0:
+        return text
+    return "+" + text
+
+
 def points(x: float | None) -> str:
     """A change in credence, in percentage points (0.022 -> "+2.2 points")."""
     if x is None or not _finite(x):
@@ -358,6 +366,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
                for a in result.get("answers") or []]
 
     return {
+        "edition": "individual",
+        "org": False,  # the organisation edition sets True (see context_org.py)
         "audience": audience,
         "explain": audience == "individual",
         "advisor": audience == "advisor",
@@ -508,14 +518,18 @@ def _switch_text(switch: Any, name) -> list[str]:
     return lines or ["never, at any credence"]
 
 
-def _suggestions(voi: dict, tornado_rows: list[dict], cruxes: list[dict], name_of) -> list[str]:
-    """What to investigate first: by EVPPI when known, else by the tornado's swing."""
+def _suggestions(voi: dict, tornado_rows: list[dict], cruxes: list[dict], name_of,
+                 whose: str = "your") -> list[str]:
+    """What to investigate first: by EVPPI when known, else by the tornado's swing.
+
+    ``whose`` is the possessive for the decision maker ("your", "the organisation's").
+    """
     crux_title = {c["variable"]: c["title"] for c in cruxes}
     out = []
     if voi["evppi"]:
         for r in [r for r in voi["evppi"] if r["raw"] > 0][:3]:
             if r["if_true"] != "—" and r["if_true"] != r["if_false"]:
-                stakes = (f" If it is true, {r['if_true']} is your best choice; if not, "
+                stakes = (f" If it is true, {r['if_true']} is {whose} best choice; if not, "
                           f"{r['if_false']}.")
             else:
                 stakes = ""

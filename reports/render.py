@@ -55,12 +55,28 @@ def figures_for(ctx: dict) -> dict:
     cruxes = []
     for c in ctx["cruxes"]:
         d = c["density"]
+        words = {k: d[k] for k in ("after_label", "xlabel") if d and k in d}
         cruxes.append(Markup(plots.density_svg(
             d["x"], d["prior"], d["posterior"], prior_mean=d["prior_mean"],
-            posterior_mean=d["posterior_mean"], prefix=d["prefix"], title=d["title"]))
+            posterior_mean=d["posterior_mean"], prefix=d["prefix"], title=d["title"], **words))
             if d else Markup(""))
     tornado = p["tornado"]
+    figures = {}
+    m = p.get("map")
+    if m and m["mode"] == "grid" and len(m["rows"]) > 1:
+        figures["map"] = Markup(plots.heatmap_svg(
+            m["rows"], m["columns"], prefix="map",
+            title="Disagreement map: each member's credence in each belief, and the "
+                  "organisation's pooled credence"))
+    elif m and m["mode"] == "summary":
+        figures["map"] = Markup(plots.strips_svg(
+            m["rows"], prefix="map",
+            title="Disagreement summary: the members' credences in each belief, one dot per "
+                  "member, and the organisation's pooled credence"))
+    elif m:
+        figures["map"] = Markup("")
     return {
+        **figures,
         "forest": Markup(plots.forest_svg(p["forest"])) if p["forest"] else Markup(""),
         "tornado": (Markup(plots.tornado_svg(tornado["rows"], tornado["base"],
                                              target_name=ctx["target_name"]))
@@ -69,11 +85,43 @@ def figures_for(ctx: dict) -> dict:
     }
 
 
+def is_organisation(result: dict) -> bool:
+    """True when ``result`` is an organisation's (rendered as the organisation edition)."""
+    profile = result.get("profile") if isinstance(result, dict) else None
+    return isinstance(profile, dict) and profile.get("kind") == "organisation"
+
+
 def render_html(result: dict, audience: str = "individual") -> str:
-    """The report as one self-contained HTML document (styles and plots inline)."""
-    ctx = build_context(result, audience)
-    template = environment().get_template("report.html.j2")
+    """The report as one self-contained HTML document (styles and plots inline).
+
+    An organisation's result (``profile.kind == "organisation"``) gets the organisation
+    edition: the pooled verdict, the crux to discuss first, the disagreement map and the
+    members, then the same sections as an individual report in the organisation's words.
+    """
+    if is_organisation(result):
+        from cruxfit.reports.context_org import build_org_context
+
+        ctx = build_org_context(result, audience)
+        template = environment().get_template("org_report.html.j2")
+    else:
+        ctx = build_context(result, audience)
+        template = environment().get_template("report.html.j2")
     return template.render(**ctx, figures=figures_for(ctx), css=Markup(_stylesheet()))
+
+
+def render_compare_html(result: dict) -> str:
+    """The comparison of two profiles (``cruxfit compare``) as one self-contained HTML page."""
+    from cruxfit.reports import plots
+    from cruxfit.reports.context_compare import build_compare_context
+
+    ctx = build_compare_context(result)
+    p = ctx["plots"]
+    figures = {"contributions": Markup(plots.contributions_svg(
+        p["contributions"]["rows"], p["contributions"]["total"], prefix="contrib",
+        title="Contributions of each belief to the change in lead and in the chance of "
+              "ranking first")) if p["contributions"]["rows"] else Markup("")}
+    template = environment().get_template("compare.html.j2")
+    return template.render(**ctx, figures=figures, css=Markup(_stylesheet()))
 
 
 # ----------------------------------------------------------------------------- PDF
@@ -151,13 +199,24 @@ def render_pdf(result: dict, audience: str = "individual", *, url_fetcher=None,
     pdf_variant
         ``"pdf/ua-1"`` (tagged PDF for accessibility) by default; None for a plain PDF.
     """
+    return _html_to_pdf(render_html(result, audience), _identifier(result, audience),
+                        url_fetcher=url_fetcher, pdf_variant=pdf_variant)
+
+
+def render_compare_pdf(result: dict, *, url_fetcher=None,
+                       pdf_variant: str | None = PDF_VARIANT) -> bytes:
+    """The comparison of two profiles as PDF bytes (same engine and rules as a report)."""
+    return _html_to_pdf(render_compare_html(result), _identifier(result, "compare"),
+                        url_fetcher=url_fetcher, pdf_variant=pdf_variant)
+
+
+def _html_to_pdf(html: str, identifier: bytes, *, url_fetcher=None,
+                 pdf_variant: str | None = PDF_VARIANT) -> bytes:
     HTML, _, _ = _weasyprint()
-    html = render_html(result, audience)
     fetcher = url_fetcher if url_fetcher is not None else make_fetcher()
     base_url = static_dir().as_uri() + "/"
     document = HTML(string=html, base_url=base_url, url_fetcher=fetcher, media_type="print")
-    return document.write_pdf(pdf_variant=pdf_variant,
-                              pdf_identifier=_identifier(result, audience))
+    return document.write_pdf(pdf_variant=pdf_variant, pdf_identifier=identifier)
 
 
 def _identifier(result: dict, audience: str) -> bytes:
