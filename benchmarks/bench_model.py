@@ -62,15 +62,28 @@ def breakdown(repeat: int) -> dict[str, float]:
     lib = load_library()
     prof = load_profile(EXAMPLE, lib)
     run_analysis(lib, prof, 0)  # warm-up in this process
+    from cruxfit.models.compare import compare_analyses
+    from cruxfit.models.voi import voi_summary
+
     rows = []
     for seed in range(repeat):
         t = time.perf_counter()
         result, analysis = run_analysis(lib, prof, seed)
         total = time.perf_counter() - t
         s = result["timing"]["seconds"]
+        t = time.perf_counter()
+        analysis.to_dict()
+        t_dict = time.perf_counter() - t
+        t = time.perf_counter()
+        voi_summary(analysis)
+        t_voi = time.perf_counter() - t
+        t = time.perf_counter()
+        compare_analyses(analysis, analysis)
+        t_cmp = time.perf_counter() - t
         rows.append({"build": s["build"], "sample (compile + NUTS)": s["sample"],
-                     "evaluate": s["evaluate"], "summarise (+ value of information)": s["summarise"],
-                     "total": total})
+                     "evaluate": s["evaluate"], "summaries (to_dict)": t_dict,
+                     "value of information (EVPI, EVPPI, switching)": t_voi,
+                     "total": total, "compare_analyses (not in a report)": t_cmp})
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     return {"import pymc + arviz (once per process)": t_import, **med}
 
@@ -88,7 +101,8 @@ def main() -> None:
     total = parts["total"]
     print("  in-process warm analysis, by step:")
     for k, v in parts.items():
-        share = "" if k.startswith("import") or k == "total" else f"  ({v / total:5.1%} of analysis)"
+        share = ("" if k.startswith(("import", "compare")) or k == "total"
+                 else f"  ({v / total:5.1%} of analysis)")
         print(f"    {k:<40} {v:6.3f} s{share}")
     print(f"  process overhead of a warm CLI run beyond the analysis: {warm / total:.2f} x the analysis")
 
