@@ -26,6 +26,10 @@ from cruxfit.models.inference import Posterior, sample
 from cruxfit.models.profile import Organisation, Profile
 
 
+#: Thinning of draws when explaining why a member's verdict differs (see _why_differs).
+WHY_THIN = 4
+
+
 @dataclass
 class OrgAnalysis:
     organisation: Organisation
@@ -162,11 +166,20 @@ def _why_differs(org: Analysis, member: Analysis) -> dict:
         from cruxfit.models.compare import compare_analyses
     except ImportError:  # pragma: no cover
         return {}
-    comp = compare_analyses(org, member)
+    # Every fourth draw (500 of 2000): the split of a member's difference among beliefs is
+    # a summary for the table, and this keeps large organisations affordable.
+    comp = compare_analyses(_thinned(org), _thinned(member))
     contribs = sorted(comp["contributions"], key=lambda c: -abs(c.get("margin", 0.0)))
     return {"total_margin": comp["total"].get("margin"),
             "main": [{"variable": c["variable"], "name": c.get("name", c["variable"]),
                       "margin": c.get("margin")} for c in contribs[:2]]}
+
+
+def _thinned(analysis: Analysis, step: int = WHY_THIN) -> Analysis:
+    import dataclasses
+
+    return dataclasses.replace(analysis, theta=analysis.theta[::step],
+                               ratings=analysis.ratings[::step], values=analysis.values[::step])
 
 
 def org_to_dict(oa: OrgAnalysis) -> dict:

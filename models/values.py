@@ -118,6 +118,7 @@ class ValueModel:
         for i, a in enumerate(self.approaches):
             for var, t in a.tilts.items():
                 self.tilts[i, self.var_index[var]] = t / scale[self.var_index[var]]
+        self._tilted = [v for v in range(len(self.var_ids)) if np.any(self.tilts[:, v])]
         self.hard_index = self.var_index[HARD_VARIABLE]
         self.fit = np.array([float((personal_fit or {}).get(s, 1.0)) for s in self.slugs])
         self._crux = [(i, a.crux_model) for i, a in enumerate(self.approaches) if a.crux_model]
@@ -156,9 +157,11 @@ class ValueModel:
         tract, hard, easy, negl = (ratings[..., j] for j in range(4))
         base = (h * hard + (1 - h) * easy) * tract * negl
         dev = theta - self.prior_means[None, :]  # (n, V)
-        # prod over v of (1 + tilt_av * dev_v); zero tilts give factor 1.
-        tilt = np.prod(1.0 + self.tilts[None, :, :] * dev[:, None, :], axis=2)
-        value = base * tilt * self.fit[None, :]
+        # prod over v of (1 + tilt_av * dev_v), one variable at a time: only variables that
+        # tilt some approach are touched, and no (n, A, V) array is built.
+        value = base * self.fit[None, :]
+        for v in self._tilted:
+            value *= 1.0 + self.tilts[None, :, v] * dev[:, v, None]
         for i, cm in self._crux:
             value[:, i] = value[:, i] * self._crux_g(cm, theta) / self._crux_norm[i]
         return value
