@@ -54,6 +54,11 @@ def analyse_organisation(library: Library, org: Organisation, seed: int = 0, *,
     kwargs.setdefault("cores", 2)
     # Strongly informed members make the pooled posterior curved; a smaller step helps.
     kwargs.setdefault("target_accept", 0.95)
+    # R-hat is checked over every member's credences, hundreds of them in a large
+    # organisation: start with twice the individual draws so that the first run usually
+    # clears the bar instead of paying for a retry as well (the retry doubles again).
+    kwargs.setdefault("draws", 2 * library.settings.draws)
+    kwargs.setdefault("tune", 2 * library.settings.tune)
     post = sample(library, list(org.respondents), seed, say=say, hierarchical=True, **kwargs)
     t1 = time.perf_counter()
     diag = post.diagnostics.to_dict()
