@@ -255,6 +255,20 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         })
         forest.append({"name": a["name"], "mean": float(a["mean"]), "lo": float(a["hdi_90"][0]),
                        "hi": float(a["hdi_90"][1]), "highlight": hi})
+    # ---- personal fit: worldview value, the fit factor and the two combined, side by side
+    profile = result["profile"]
+    fit_rows, fit_answers = [], []
+    if profile.get("has_fit"):
+        for a in approaches:
+            fit_rows.append({
+                "name": a["name"], "highlight": a["slug"] == target,
+                "worldview": num(a.get("worldview_mean", a["mean"])),
+                "factor": f"× {float(a.get('personal_fit', 1.0)):.2f}",
+                "combined": num(a["mean"]),
+            })
+        fit_answers = [{"text": f["text"], "answer": (f"{int(f['answer'])} of 7" if f.get("answer") is not None
+                                                     else "not answered")}
+                       for f in profile.get("fit") or []]
     unranked = [
         {"name": u["name"], "reason": u.get("reason", ""),
          "ratings": [(DIMENSION_LABEL.get(d, d), lvl)
@@ -390,6 +404,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         "thresholds": thresholds,
         "summary": summary,
         "ranks": rank_rows,
+        "fit_rows": fit_rows,
+        "fit_answers": fit_answers,
         "unranked": unranked,
         "evaluation": evaluation,
         "dimensions": [label for _, label in DIMENSIONS],
