@@ -19,7 +19,8 @@ import hashlib
 import json
 import os
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -317,7 +318,7 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
     individuals = [j for j in todo if j.subject.kind != "organisation"]
     organisations = [j for j in todo if j.subject.kind == "organisation"]
     workers = max(1, jobs_n or os.cpu_count() or 1)
-    pending: list[tuple[Job, dict, Future]] = []
+    pending: list[Future] = []
 
     import multiprocessing
 
@@ -326,35 +327,44 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker, mp_context=context) as pool:
 
+        lock = threading.Lock()
+
         def finish(job: Job, result: dict, fut: Future) -> None:
-            try:
-                job.outputs = fut.result()
-            except Exception as exc:  # noqa: BLE001 - reported per job, the batch goes on
-                job.status = "failed"
-                job.problems = [Problem(job.source, "", f"could not write its report: {exc}")]
+            # Runs as soon as a report is written (in the pool's result thread), so the
+            # manifest always knows about every finished report: a killed run redoes nothing
+            # that was complete.
+            with lock:
+                try:
+                    job.outputs = fut.result()
+                except Exception as exc:  # noqa: BLE001 - reported per job, the batch goes on
+                    job.status = "failed"
+                    job.problems = [Problem(job.source, "", f"could not write its report: {exc}")]
+                    job.row = summary_row(job, result)
+                    progress(job)
+                    return
+                job.status = "done" if result["diagnostics"]["converged"] else "inconclusive"
                 job.row = summary_row(job, result)
+                manifest["reports"][job.stem] = {"key": job.key, "row": job.row, "source": job.source}
+                save_manifest(outdir, manifest)
                 progress(job)
-                return
-            job.status = "done" if result["diagnostics"]["converged"] else "inconclusive"
-            job.row = summary_row(job, result)
-            manifest["reports"][job.stem] = {"key": job.key, "row": job.row, "source": job.source}
-            save_manifest(outdir, manifest)
-            progress(job)
 
         def submit(job: Job, result: dict) -> None:
             fut = pool.submit(render_job, result, formats, audience, str(outdir), job.stem)
-            pending.append((job, result, fut))
-            # Keep the queue short so memory stays flat and progress stays honest.
-            while len(pending) > 2 * workers:
-                finish(*pending.pop(0))
+            pending.append(fut)
+            fut.add_done_callback(lambda f, job=job, result=result: finish(job, result, f))
+            # Keep the queue short so that memory stays flat while sampling runs ahead.
+            while True:
+                running = [f for f in pending if not f.done()]
+                if len(running) <= 2 * workers:
+                    break
+                wait(running, return_when=FIRST_COMPLETED)
 
         if individuals:
             analyse_individuals(library, individuals, seed, on_result=submit, say=say)
         for job in organisations:
             result, _ = run_org_analysis(library, job.subject, seed)
             submit(job, result)
-        while pending:
-            finish(*pending.pop(0))
+        wait(pending)
     for job in jobs:
         if not job.row:
             job.row = summary_row(job, None)

@@ -398,3 +398,30 @@ def test_inconclusive_run_exits_3_and_says_so(tmp_path):
     assert any("effective sample size" in r for r in result["diagnostics"]["reasons"])
     res = CliRunner().invoke(main, args + ["--allow-unconverged"])
     assert res.exit_code == 0
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_batch_loses_no_finished_work_and_a_rerun_completes(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for i in range(6):
+        (inputs / f"p{i}.json").write_text(json.dumps(
+            {"name": f"Applicant {i}", "answers": {"safety-sabotage": 1 + i, "fit-careful-use": 7 - i}}))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_cruxfit("batch", str(inputs), "-o", str(out), "-f", "json", "-q"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    time.sleep(9)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole tree, rendering workers included
+    proc.wait()
+    done_before = {p.name for p in out.glob("applicant-*.json")} if out.exists() else set()
+    for p in out.glob("applicant-*.json") if out.exists() else []:
+        json.loads(p.read_text())  # whatever exists is whole
+    res = subprocess.run(_cruxfit("batch", str(inputs), "-o", str(out), "-f", "json"),
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [".cruxfit-batch.json"] + [f"applicant-{i}.json" for i in range(6)] + \
+        ["summary.csv", "summary.json", "summary.pdf"]
+    assert res.stderr.count("up to date, skipped") == len(done_before)
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["reports"]) == 6 and all(r["verdict"] for r in summary["reports"])
