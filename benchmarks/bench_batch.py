@@ -142,15 +142,21 @@ def main() -> None:
         subprocess.run([*CLI, "warmup"], check=True, capture_output=True)
         single, single_mem = timed([*CLI, "report", str(one), "-o", str(tmp / "one.pdf"), "-q"])
         subprocess.run([*CLI, "report", str(one), "-f", "json", "-o", str(tmp / "one.json"), "-q"], check=True)
-        floor = render_floor(tmp / "one.json")
+        # The floor is measured just before and just after the batch (5 renders each, in a
+        # warm process) and the median of the two is used, so drift on a shared machine
+        # does not favour either side of the ratio.
+        floor_before = render_floor(tmp / "one.json", repeat=5)
         wall, peak = timed([*CLI, "batch", str(inputs), "-o", str(tmp / "out"), "-f", "pdf", "-q"])
+        floor_after = render_floor(tmp / "one.json", repeat=5)
+        floor = (floor_before + floor_after) / 2
         again, _ = timed([*CLI, "batch", str(inputs), "-o", str(tmp / "out"), "-f", "pdf", "-q"])
         single2, _ = timed([*CLI, "report", str(one), "-o", str(tmp / "one.pdf"), "-q"])
         single = statistics.median([single, single2])
         per_report = wall / args.n
         print(f"cruxfit batch benchmark ({cores} cores; ratios measured side by side in this run)")
         print(f"  single `cruxfit report` (PDF), whole process : {single:7.2f} s   peak {single_mem / 2**20:6.0f} MiB")
-        print(f"  render floor (one PDF from a computed result) : {floor:7.2f} s")
+        print(f"  render floor (one PDF from a computed result) : {floor:7.2f} s  "
+              f"(before {floor_before:.2f}, after {floor_after:.2f})")
         print(f"  batch of {args.n} (PDF)                        : {wall:7.2f} s   peak {peak / 2**20:6.0f} MiB")
         print(f"  per report in the batch                       : {per_report:7.2f} s")
         print(f"  ratio per-report / single run                 : {per_report / single:7.3f}   (target <= 0.25)")
