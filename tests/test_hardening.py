@@ -425,3 +425,14 @@ def test_kill_9_during_a_batch_loses_no_finished_work_and_a_rerun_completes(tmp_
     assert res.stderr.count("up to date, skipped") == len(done_before)
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["reports"]) == 6 and all(r["verdict"] for r in summary["reports"])
+
+
+def test_unwritable_output_folder_is_refused_before_any_work(tmp_path, monkeypatch):
+    """As root, permissions cannot be taken away in a test, so os.access says what it would."""
+    from cruxfit.reports import files
+
+    monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    res = CliRunner().invoke(main, ["report", str(ROOT / "data/mixed.yaml"), "-o", str(tmp_path / "r.pdf")])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == f"Error: {tmp_path}: the output folder is not writable"
+    assert list(tmp_path.iterdir()) == []
