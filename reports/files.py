@@ -129,12 +129,16 @@ def write_new_text(path: str | os.PathLike[str], text: str) -> None:
     write_atomic_text(path, text)
 
 
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
 def check_output_path(path: str | os.PathLike[str]) -> None:
     """Fail early, before any expensive work, if path cannot be written."""
     path = Path(path)
     _check_parent(path)
     parent = path.parent if str(path.parent) else Path(".")
-    if not os.access(parent, os.W_OK):
+    if not _writable(parent):
         raise OutputPathError(f"{parent}: the output folder is not writable")
-    if path.exists() and not os.access(path, os.W_OK):
+    if path.exists() and not _writable(path):
         raise OutputPathError(f"{path}: the existing file is not writable")

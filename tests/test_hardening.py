@@ -431,7 +431,7 @@ def test_unwritable_output_folder_is_refused_before_any_work(tmp_path, monkeypat
     """As root, permissions cannot be taken away in a test, so os.access says what it would."""
     from cruxfit.reports import files
 
-    monkeypatch.setattr(files.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(files, "_writable", lambda path: False)
     res = CliRunner().invoke(main, ["report", str(ROOT / "data/mixed.yaml"), "-o", str(tmp_path / "r.pdf")])
     assert res.exit_code == 2
     assert res.stderr.strip() == f"Error: {tmp_path}: the output folder is not writable"
