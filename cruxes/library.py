@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.resources
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -214,7 +214,6 @@ class Library:
     sha256: str
     source: str
     fit_items: tuple[FitItem, ...] = ()
-    _by_id: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def variable(self, vid: str) -> Variable:
         return {v.id: v for v in self.variables}[vid]

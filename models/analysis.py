@@ -9,7 +9,6 @@ diagnostics and provenance that make the run checkable. The result is plain JSON
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -397,6 +396,3 @@ def analyse(library: Library, profile: Profile, seed: int = 0, *,
                         "total": time.perf_counter() - t0}
     return analysis
 
-
-def input_hash(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()

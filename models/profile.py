@@ -393,11 +393,3 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
         role=role,
     )
 
-
-def profile_problems(path: str | Path, library: Library) -> list:
-    """All problems of one file (empty when it is valid)."""
-    try:
-        load_profile(path, library)
-    except InputError as exc:
-        return exc.problems
-    return []

@@ -30,6 +30,35 @@ def tmp_library(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def pdf_figure_alts():
+    """A function: PDF bytes -> (document catalogue, alt texts of every /Figure in its tag tree)."""
+    import io
+
+    from pypdf import PdfReader
+
+    def read(pdf: bytes):
+        root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+        alts = []
+
+        def walk(node):
+            node = node.get_object()
+            if not hasattr(node, "get"):
+                return
+            if node.get("/S") == "/Figure":
+                alts.append(node.get("/Alt"))
+            kids = node.get("/K")
+            for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
+                if hasattr(kid, "get_object"):
+                    walk(kid)
+
+        if "/StructTreeRoot" in root:
+            walk(root["/StructTreeRoot"])
+        return root, alts
+
+    return read
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     """A click CliRunner on the bundled library; read `result.stdout` and `result.stderr` apart."""

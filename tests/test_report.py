@@ -287,26 +287,10 @@ def test_pdf_parses_with_sections_verdict_and_metadata(example_pdf, result):
     assert fetcher.requested == [], "the PDF engine fetched something"
 
 
-def test_pdf_is_tagged(example_pdf):
-    from pypdf import PdfReader
-
-    root = PdfReader(io.BytesIO(example_pdf[0])).trailer["/Root"]
+def test_pdf_is_tagged(example_pdf, pdf_figure_alts):
+    root, figures = pdf_figure_alts(example_pdf[0])
     assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
     assert root["/Lang"] == "en"
-    figures = []
-
-    def walk(node):
-        node = node.get_object()
-        if not hasattr(node, "get"):
-            return
-        if node.get("/S") == "/Figure":
-            figures.append(node.get("/Alt"))
-        kids = node.get("/K")
-        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
-            if hasattr(kid, "get_object"):
-                walk(kid)
-
-    walk(root["/StructTreeRoot"])
     assert len(figures) == 5 and all(figures), "every plot needs alternative text"
 
 

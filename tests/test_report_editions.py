@@ -257,25 +257,9 @@ def test_org_pdf_has_headings_members_and_discuss_first_on_page_one(org_pdf, org
     assert len(pages) <= 18
 
 
-def test_org_pdf_is_tagged_with_alt_text(org_pdf):
-    from pypdf import PdfReader
-
-    root = PdfReader(io.BytesIO(org_pdf[0])).trailer["/Root"]
+def test_org_pdf_is_tagged_with_alt_text(org_pdf, pdf_figure_alts):
+    root, figures = pdf_figure_alts(org_pdf[0])
     assert "/StructTreeRoot" in root and root["/Lang"] == "en"
-    figures = []
-
-    def walk(node):
-        node = node.get_object()
-        if not hasattr(node, "get"):
-            return
-        if node.get("/S") == "/Figure":
-            figures.append(node.get("/Alt"))
-        kids = node.get("/K")
-        for kid in kids if isinstance(kids, list) else [kids] if kids is not None else []:
-            if hasattr(kid, "get_object"):
-                walk(kid)
-
-    walk(root["/StructTreeRoot"])
     # map, forest, tornado, one density per crux
     assert len(figures) == 6 and all(figures)
 
