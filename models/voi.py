@@ -52,17 +52,19 @@ Switching values
     one; mode ``"fix"`` sets ``theta_v = x`` in every draw instead). Because values are
     linear in ``theta_v``, ``V = V(0) + theta_v (V(1) - V(0))`` exactly, so each what-if
     costs one array operation. The verdict (from the probabilities that AI-assisted alignment
-    ranks first / in the top three) is scanned on a 101-point grid and each change located by
-    bisection to 1e-4; a change that reverts within one grid step (0.01) can be missed. Mean
-    values are piecewise linear in ``x`` (one knot, at the current credence), so the switch
-    points of the top approach (highest mean value) are computed exactly where two lines
-    cross (the tests check them against a scan).
+    ranks first / in the top three) is then an exact step function of ``x``: in each draw
+    each other approach passes the target at most once as the credence moves, at a point
+    found in closed form, so the probabilities change only at those points and are tracked
+    event by event (:func:`verdict_path`); no change is missed however briefly it lasts.
+    Mean values are piecewise linear in ``x`` (one knot, at the current credence), so the
+    switch points of the top approach (highest mean value) are computed exactly where two
+    lines cross (the tests check both against brute-force re-evaluation).
 
-Timing (2000 draws, 9 variables, 13 approaches): ``voi_summary`` takes about 0.25 s of CPU
-(0.21-0.25 s on the sampled example, mixed and sceptical profiles, one thread, on a shared
-2-core machine; up to ~0.9 s wall when the machine is saturated): 50 value-model evaluations
-and the self-checks ~0.08 s, the 512-configuration EVPI enumeration ~0.1 s, the regression
-~0.01 s and the switching-value scans ~0.05-0.1 s.
+Timing (2000 draws, 9 variables, 13 approaches; one thread, measured with
+``benchmarks/bench_batch.py``'s profiles): ``voi_summary`` takes about 0.08 s: the 50
+value-model evaluations and self-checks ~0.03 s, the 512-configuration EVPI enumeration
+(one batched matrix product per chunk of draws) ~0.02 s, the regression ~0.01 s and the
+exact switching values ~0.02 s.
 """
 
 from __future__ import annotations
@@ -74,9 +76,6 @@ import numpy as np
 
 from cruxfit.models.decision import verdict_for
 
-#: Grid for the switching-value scan and the bisection tolerance.
-SCAN_POINTS = 101
-BISECT_TOL = 1e-4
 #: Floats held at once in the EVPI enumeration (draws per chunk x 2^V x approaches).
 EVPI_BUDGET = 2_000_000
 #: Exact enumeration is limited to this many belief variables (2^V configurations).
@@ -105,9 +104,9 @@ VOI_METHOD = (
     "Switching values move one credence so that its mean is x (each posterior draw moved "
     "proportionally towards 0 or 1; the other beliefs and the ratings keep their draws) and "
     "find where the verdict on AI-assisted alignment, or the approach with the highest "
-    "expected value, changes: the verdict by a 101-point scan refined by bisection to 0.0001, "
-    "the top approach exactly (mean values are straight lines in x on either side of the "
-    "current credence)."
+    "expected value, changes. Both are exact: in every draw each other approach overtakes or "
+    "falls behind AI-assisted alignment at most once as x moves, at a point found in closed "
+    "form, and mean values are straight lines in x on either side of the current credence."
 )
 
 
@@ -348,6 +347,7 @@ class WhatIf:
 
 
 def _verdict_labels(rules, whatif: WhatIf, xs, target: int, chunk: int = 26) -> list[str]:
+    """Verdict labels at what-if credences ``xs``, by direct evaluation of every draw."""
     xs = np.atleast_1d(np.asarray(xs, float))
     out = []
     for start in range(0, len(xs), chunk):
@@ -356,30 +356,93 @@ def _verdict_labels(rules, whatif: WhatIf, xs, target: int, chunk: int = 26) -> 
     return out
 
 
-def verdict_switches(rules, whatif: WhatIf, target: int, points: int = SCAN_POINTS,
-                     tol: float = BISECT_TOL) -> list[dict]:
-    """Every credence in [0, 1] where the verdict changes: grid scan, then bisection.
+def _rule_index(rules, p_best: np.ndarray, p_top3: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`~cruxfit.models.decision.verdict_for`: index of the first rule met."""
+    idx = np.full(np.shape(p_best), len(rules) - 1)
+    for i in range(len(rules) - 1, -1, -1):
+        met = (p_best >= rules[i].p_best_min) & (p_top3 >= rules[i].p_top3_min)
+        idx[met] = i
+    return idx
+
+
+def verdict_path(rules, whatif: WhatIf, target: int) -> tuple[np.ndarray, list[str]]:
+    """The verdict as an exact step function of the what-if credence ``x`` in [0, 1].
+
+    Returns ``(breaks, labels)``: ``breaks`` increasing inside (0, 1), ``labels`` one longer;
+    ``labels[i]`` holds on the open interval between ``breaks[i - 1]`` and ``breaks[i]``
+    (0 and 1 at the ends). Breaks where the label does not change are dropped.
+
+    In draw ``d`` approach ``a`` outranks the target while ``alpha + beta c`` is positive,
+    with ``c`` that draw's credence (``alpha``, ``beta``: differences of ``v0`` and ``dv``);
+    so each pair changes order at most once, at ``c* = -alpha / beta``, and ``c`` is a
+    monotone, piecewise-linear function of ``x`` that inverts in closed form. The number of
+    approaches above the target per draw is evaluated once inside the first interval and then
+    updated event by event, which gives the probabilities of ranking first and in the top
+    three exactly on every interval. Nothing is missed between grid points because there is
+    no grid.
+    """
+    v0, dv, theta, m = whatif.v0, whatif.dv, whatif.theta, whatif.current
+    n, n_app = v0.shape
+    others = [a for a in range(n_app) if a != target]
+    alpha = v0[:, others] - v0[:, target:target + 1]
+    beta = dv[:, others] - dv[:, target:target + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = -alpha / beta
+        if whatif.mode == "fix":
+            x = c
+        else:
+            th = theta[:, None]
+            below = (th > 0) & (c > 0) & (c <= th)
+            above = (th < 1) & (c > th) & (c <= 1)
+            x = np.where(below, m * c / th,
+                         np.where(above, m + (1 - m) * (c - th) / (1 - th), np.nan))
+    ok = (beta != 0) & np.isfinite(x) & (x > 0) & (x < 1)
+    d_idx, _ = np.nonzero(ok)
+    ex = x[ok]
+    # After the crossing (larger c, so larger x) the pair's order follows the sign of beta.
+    delta = np.where(beta[ok] > 0, 1, -1)
+
+    uniq, inverse = np.unique(ex, return_inverse=True)
+    first = uniq[0] / 2 if len(uniq) else 0.5
+    vals = whatif.values([first])[0]
+    vt = vals[:, target:target + 1]
+    h0 = (vals > vt).sum(axis=1)
+    if target:
+        h0 = h0 + (vals[:, :target] == vt).sum(axis=1)
+
+    # Running count of approaches above the target per draw, in x order within each draw.
+    order = np.lexsort((ex, d_idx))
+    d_sorted, delta_sorted = d_idx[order], delta[order]
+    csum = np.cumsum(delta_sorted)
+    group_start = np.r_[0, np.flatnonzero(np.diff(d_sorted)) + 1] if len(order) else np.array([], int)
+    offset = np.zeros(len(order), int)
+    if len(order):
+        base = np.r_[0, csum][group_start]
+        lengths = np.diff(np.r_[group_start, len(order)])
+        offset = np.repeat(base, lengths)
+    h_after = h0[d_sorted] + csum - offset
+    h_before = h_after - delta_sorted
+    d_best = (h_after == 0).astype(int) - (h_before == 0)
+    d_top3 = (h_after < 3).astype(int) - (h_before < 3)
+    change_best = np.bincount(inverse[order], weights=d_best, minlength=len(uniq))
+    change_top3 = np.bincount(inverse[order], weights=d_top3, minlength=len(uniq))
+    n_best = np.r_[0, np.cumsum(change_best)] + int((h0 == 0).sum())
+    n_top3 = np.r_[0, np.cumsum(change_top3)] + int((h0 < 3).sum())
+    idx = _rule_index(rules, np.rint(n_best) / n, np.rint(n_top3) / n)
+    keep = np.flatnonzero(idx[1:] != idx[:-1])
+    labels = [rules[idx[0]].label] + [rules[idx[k + 1]].label for k in keep]
+    return uniq[keep], labels
+
+
+def verdict_switches(rules, whatif: WhatIf, target: int) -> list[dict]:
+    """Every credence in (0, 1) where the verdict changes, exactly (:func:`verdict_path`).
 
     Returns ``[{credence, below, above}]`` (labels just below and above each switch) in
-    increasing order. A change that reverts within one grid step can be missed.
+    increasing order.
     """
-    xs = np.linspace(0.0, 1.0, points)
-    labels = _verdict_labels(rules, whatif, xs, target)
-    out = []
-    for i in range(points - 1):
-        if labels[i] == labels[i + 1]:
-            continue
-        lo, hi = xs[i], xs[i + 1]
-        lab_lo, lab_hi = labels[i], labels[i + 1]
-        while hi - lo > tol:
-            mid = (lo + hi) / 2
-            lab = _verdict_labels(rules, whatif, mid, target)[0]
-            if lab == lab_lo:
-                lo = mid
-            else:
-                hi, lab_hi = mid, lab
-        out.append({"credence": (lo + hi) / 2, "below": lab_lo, "above": lab_hi})
-    return out
+    breaks, labels = verdict_path(rules, whatif, target)
+    return [{"credence": float(b), "below": labels[i], "above": labels[i + 1]}
+            for i, b in enumerate(breaks)]
 
 
 def first_top_change(start: np.ndarray, end: np.ndarray) -> tuple[float, int, int] | None:
@@ -504,16 +567,18 @@ def voi_parts(analysis) -> dict:
     cz = _rating_coefficients(vm, configs)  # (16, K, A)
     cz_t = np.ascontiguousarray(cz.transpose(0, 2, 1))  # (16, A, K)
     used = [m for m in range(cz.shape[0]) if np.any(cz[m] != 0) or np.any(coef[m] != 0)]
+    # One batched matrix product per chunk of draws: for each approach a,
+    # vz[a] = mono[:, a, used] @ cz_t[used, a, :] gives its value in every configuration.
+    cz_used = np.ascontiguousarray(cz_t[used].transpose(1, 0, 2))  # (A, U, K)
+    mono_used = np.ascontiguousarray(mono[:, :, used].transpose(1, 0, 2))  # (A, n, U)
     total_best = 0.0
     expected = np.zeros((n, n_app))
     for start in range(0, n, chunk):
         sl = slice(start, min(n, start + chunk))
-        vz = np.zeros((sl.stop - sl.start, n_app, cz_t.shape[2]))  # (c, A, K)
-        for m in used:
-            vz += mono[sl, :, m, None] * cz_t[m][None]
+        vz = np.matmul(mono_used[:, sl, :], cz_used)  # (A, c, K)
         p = _configuration_probs(theta[sl])  # (c, K)
-        total_best += float((p * vz.max(axis=1)).sum())
-        expected[sl] = np.einsum("ck,cak->ca", p, vz)
+        total_best += float((p * vz.max(axis=0)).sum())
+        expected[sl] = np.einsum("ck,ack->ca", p, vz)
     # Self-check of the enumeration: the expected value over configurations is the value.
     _check("world configurations", expected, values)
     evpi = max(0.0, total_best / n - baseline)

@@ -262,46 +262,74 @@ def _brute_verdicts(analysis, j, xs, mode):
     return out
 
 
+def _label_at(breaks, labels, x):
+    return labels[int(np.searchsorted(breaks, x, side="right"))]
+
+
 @pytest.mark.parametrize("mode", voi.SWITCH_MODES)
-def test_verdict_switches_agree_with_brute_force_scan(small_analysis, mode):
+def test_verdict_path_agrees_with_brute_force_everywhere(small_analysis, mode):
+    """The exact step function equals a full re-evaluation of the value model at every point
+    of a fine grid (and at random points), and the summarised nearest switches either side of
+    the current credence have no brute-force change between them and the current credence."""
     a = small_analysis
     parts = voi.voi_parts(a)
     rules = a.library.settings.verdicts
-    step = 0.005
-    xs = np.linspace(0.0, 1.0, int(round(1 / step)) + 1)
-    n_checked = 0
+    rng = np.random.default_rng(0)
+    xs = np.sort(np.r_[np.linspace(0.0, 1.0, 201), rng.random(100)])
+    n_switches = n_points = 0
     for j in range(a.theta.shape[1]):
         w = voi.WhatIf(parts["v0"][j], parts["v1"][j], a.theta[:, j], mode)
-        found = voi.verdict_switches(rules, w, a.target)
-        labels = _brute_verdicts(a, j, xs, mode)
-        brute = [((xs[i] + xs[i + 1]) / 2, labels[i], labels[i + 1])
-                 for i in range(len(xs) - 1) if labels[i] != labels[i + 1]]
-        # Every switch found lies where the brute-force scan sees one, and vice versa
-        # (a change and its reversal inside one coarse grid step may be missed by both).
-        for s in found:
-            assert any(abs(s["credence"] - x) <= step / 2 + 2e-4 for x, _, _ in brute), (j, s)
-        for x, lo, hi in brute:
-            near = [s for s in found if abs(s["credence"] - x) <= step / 2 + 2e-4]
-            assert near or any(abs(x - y) < 0.01 for y, _, _ in brute if y != x), (j, x, found)
-            if near:
-                assert (near[0]["below"], near[0]["above"]) == (lo, hi)
-        # The nearest switches either side of the current credence, as summarised.
+        breaks, labels = voi.verdict_path(rules, w, a.target)
+        assert np.all(np.diff(breaks) > 0) and len(labels) == len(breaks) + 1
+        assert all(labels[i] != labels[i + 1] for i in range(len(breaks)))
+        brute = _brute_verdicts(a, j, xs, mode)
+        for x, want in zip(xs, brute):
+            if len(breaks) and np.min(np.abs(breaks - x)) < 1e-9:
+                continue  # exactly on a switch: either side's label is defensible
+            assert _label_at(breaks, labels, x) == want, (j, x)
+            n_points += 1
         sp = voi.switching_parts(w, rules, a.target)
         cur = w.current
-        below = [b for b in brute if b[0] < cur]
-        above = [b for b in brute if b[0] > cur]
-        if sp["verdict"]["below"]:
-            assert abs(sp["verdict"]["below"]["credence"] - below[-1][0]) <= step / 2 + 2e-4
-            assert sp["verdict"]["below"]["to"] == below[-1][1]
-        else:
-            assert not below
-        if sp["verdict"]["above"]:
-            assert abs(sp["verdict"]["above"]["credence"] - above[0][0]) <= step / 2 + 2e-4
-            assert sp["verdict"]["above"]["to"] == above[0][2]
-        else:
-            assert not above
-        n_checked += len(found)
-    assert n_checked > 0, "the synthetic analysis should have at least one verdict switch"
+        for side in ("below", "above"):
+            s = sp["verdict"][side]
+            if s is None:
+                beyond = xs[xs < cur] if side == "below" else xs[xs > cur]
+                assert all(_label_at(breaks, labels, x) == sp["verdict_now"] for x in beyond)
+                continue
+            n_switches += 1
+            x_s = s["credence"]
+            between = (xs > x_s) & (xs < cur) if side == "below" else (xs > cur) & (xs < x_s)
+            assert all(lab == sp["verdict_now"] for lab, inside in zip(brute, between) if inside)
+            assert s["from"] == sp["verdict_now"]
+            just = x_s - 1e-7 if side == "below" else x_s + 1e-7
+            assert _brute_verdicts(a, j, [just], mode)[0] == s["to"]
+    assert n_switches > 0, "the synthetic analysis should have at least one verdict switch"
+    assert n_points > 2000
+
+
+def test_verdict_path_hand_computed():
+    """Two approaches; in draw d the other approach beats the target once the credence passes
+    (d + 0.5) / n, so in "fix" mode p_best(x) = share of draws with (d + 0.5)/n > x."""
+    n = 10
+    c_star = (np.arange(n) + 0.5) / n
+    v0 = np.zeros((n, 2))  # target (index 0) is worth 0 throughout
+    v0[:, 1] = -c_star  # other: -c* + c, positive once c > c*
+    v1 = v0.copy()
+    v1[:, 1] += 1.0
+    w = voi.WhatIf(v0, v1, np.full(n, 0.5), "fix")
+    rules = (VerdictRule("top", "", p_best_min=0.7), VerdictRule("half", "", p_best_min=0.35),
+             VerdictRule("rest", ""))
+    breaks, labels = voi.verdict_path(rules, w, 0)
+    # p_best falls by 1/n at each c*: below 0.7 after 0.35, below 0.35 after 0.65
+    np.testing.assert_allclose(breaks, [0.35, 0.65])
+    assert labels == ["top", "half", "rest"]
+    # in "shift" mode each draw's credence is 0.5 at x = 0.5 and moves linearly to 0 or 1
+    breaks, labels = voi.verdict_path(rules, voi.WhatIf(v0, v1, np.full(n, 0.5), "shift"), 0)
+    np.testing.assert_allclose(breaks, [0.35, 0.65])
+    assert labels == ["top", "half", "rest"]
+    # never any change when the other approach can never beat the target
+    v1[:, 1] = -5.0
+    assert voi.verdict_switches(rules, voi.WhatIf(v0, v1, np.full(n, 0.5)), 0) == []
 
 
 @pytest.mark.parametrize("mode", voi.SWITCH_MODES)
