@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib.metadata import version as pkg_version
 from typing import Any, Callable
 
@@ -105,13 +106,10 @@ class Analysis:
             for ld in lib.statement(sid).loads:
                 answered[ld.variable] = answered.get(ld.variable, 0) + 1
         rows = []
-        from scipy.stats import beta as beta_dist
-
         for j, v in enumerate(lib.variables):
             draws = self.theta[:, j]
             lo, hi = hdi(draws)
-            prior = beta_dist(v.prior.alpha, v.prior.beta)
-            p_lo, p_hi = _beta_hdi(prior)
+            p_lo, p_hi = _beta_hdi(float(v.prior.alpha), float(v.prior.beta))
             rows.append({
                 "id": v.id,
                 "name": v.name,
@@ -123,7 +121,7 @@ class Analysis:
                 "shift": _r(draws.mean() - v.prior.mean),
                 "answers": answered.get(v.id, 0),
                 "justification": v.justification,
-                "density": _density(prior, draws),
+                "density": _density(float(v.prior.alpha), float(v.prior.beta), draws),
             })
         return rows
 
@@ -137,7 +135,7 @@ class Analysis:
         is estimated by Pareto-smoothed importance sampling over the posterior draws and
         ``method`` says so.
         """
-        from cruxfit.models.exact import variable_mean
+        from cruxfit.models.exact import answer_effects
 
         lib = self.library
         index = {v: i for i, v in enumerate(lib.variable_ids)}
@@ -145,6 +143,7 @@ class Analysis:
         psis = None
         rows = []
         post_mean = self.theta.mean(axis=0)
+        effects: dict[str, tuple] = {}
         for k, (sid, value) in enumerate(answers.items()):
             s = lib.statement(sid)
             label = agree7_label(int(value)) if s.scale == "agree7" else f"probability {value:g}"
@@ -152,18 +151,18 @@ class Analysis:
             for ld in s.loads:
                 j = index[ld.variable]
                 prior = lib.variables[j].prior.mean
-                rest = {x: y for x, y in answers.items() if x != sid}
-                exact_all = variable_mean(lib, answers, ld.variable)
-                exact_rest = variable_mean(lib, rest, ld.variable)
-                if exact_all is not None and exact_rest is not None:
-                    moved[ld.variable] = _r(exact_all - exact_rest)
+                if ld.variable not in effects:
+                    effects[ld.variable] = answer_effects(lib, answers, ld.variable)
+                exact_all, without, only_map = effects[ld.variable]
+                if exact_all is not None and sid in without:
+                    moved[ld.variable] = _r(exact_all - without[sid])
                     methods.add("exact")
                 else:
                     if psis is None:
                         psis = self._loo_influence(post_mean)
                     moved[ld.variable] = _r(psis[k, j]) if psis is not None else None
                     methods.add("psis")
-                only = variable_mean(lib, {sid: value}, ld.variable)
+                only = only_map.get(sid)
                 alone[ld.variable] = _r(only - prior) if only is not None else None
             rows.append({"id": sid, "text": s.text, "scale": s.scale,
                          "value": int(value) if s.scale == "agree7" else _r(value),
@@ -339,13 +338,21 @@ class Analysis:
         }
 
 
-def _density(prior, draws: np.ndarray, bins: int = 40) -> dict:
-    """Prior density and posterior histogram on a common grid over (0, 1), for plots."""
+@lru_cache(maxsize=64)
+def _prior_density(alpha: float, beta: float, bins: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    from scipy.stats import beta as beta_dist
+
     edges = np.linspace(0.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
-    post, _ = np.histogram(draws, bins=edges, density=True)
-    return {"x": [_r(x, 3) for x in centres], "prior": [_r(y, 3) for y in prior.pdf(centres)],
-            "posterior": [_r(y, 3) for y in post]}
+    return (tuple(_r(x, 3) for x in centres),
+            tuple(_r(y, 3) for y in beta_dist.pdf(centres, alpha, beta)))
+
+
+def _density(alpha: float, beta: float, draws: np.ndarray, bins: int = 40) -> dict:
+    """Prior density and posterior histogram on a common grid over (0, 1), for plots."""
+    x, prior = _prior_density(alpha, beta, bins)
+    post, _ = np.histogram(draws, bins=np.linspace(0.0, 1.0, bins + 1), density=True)
+    return {"x": list(x), "prior": list(prior), "posterior": [_r(y, 3) for y in post]}
 
 
 def _margin_of(values: np.ndarray, target: int) -> float:
@@ -353,8 +360,13 @@ def _margin_of(values: np.ndarray, target: int) -> float:
     return float(means[target] - np.delete(means, target).max())
 
 
-def _beta_hdi(dist, prob: float = HDI_PROB) -> tuple[float, float]:
+@lru_cache(maxsize=64)
+def _beta_hdi(alpha: float, beta: float, prob: float = HDI_PROB) -> tuple[float, float]:
+    """Highest-density interval of a Beta prior (the same for every profile, so cached)."""
     from scipy.optimize import minimize_scalar
+    from scipy.stats import beta as beta_dist
+
+    dist = beta_dist(alpha, beta)
 
     def width(lo_tail):
         return dist.ppf(lo_tail + prob) - dist.ppf(lo_tail)

@@ -195,7 +195,7 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
              on_result: Callable[[Job, dict], None]) -> list[Job]:
     """One stacked sampling run; returns the jobs that missed the bar."""
     from cruxfit.models.analysis import evaluate
-    from cruxfit.models.inference import Diagnostics, check_convergence, sample
+    from cruxfit.models.inference import Diagnostics, check_convergence_each, sample
     from cruxfit.models.run import _add_voi
 
     t0 = time.perf_counter()
@@ -205,8 +205,9 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
     if post.diagnostics.divergences > 0:
         return list(group)
     missed = []
+    checks = check_convergence_each(post.idata, library)
     for r, job in enumerate(group):
-        stats, reasons = check_convergence(post.idata, library, respondent_slice=[r])
+        stats, reasons = checks[r]
         if reasons:
             missed.append(job)
             continue

@@ -330,6 +330,32 @@ def test_calibration_agent_foundations_persona_with_maths_skill_ranks_it_first()
 # ----------------------------------------------------------------- how far each answer moved a belief
 
 
+def test_answer_effects_equal_one_quadrature_per_subset():
+    """answer_effects shares one likelihood grid per belief; it must equal variable_mean run
+    separately on every subset it stands for (all answers, all but one, one alone)."""
+    from cruxfit.models.exact import answer_effects, variable_mean
+
+    answers = {"safety-aligned-enough": 2, "safety-sabotage": 6, "less-bootstrapping-dangerous": 7,
+               "fit-careful-use": 5, "world-short-timelines": 0.3, "fit-timelines-need-ai": 6}
+    with_all, without, alone = answer_effects(LIB, answers, "safety")
+    assert with_all == pytest.approx(variable_mean(LIB, answers, "safety"), abs=1e-12)
+    on_safety = [k for k in answers if any(ld.variable == "safety" for ld in LIB.statement(k).loads)]
+    assert sorted(without) == sorted(alone) == sorted(on_safety) and len(on_safety) >= 3
+    for sid in on_safety:
+        rest = {k: v for k, v in answers.items() if k != sid}
+        assert without[sid] == pytest.approx(variable_mean(LIB, rest, "safety"), abs=1e-12)
+        assert alone[sid] == pytest.approx(variable_mean(LIB, {sid: answers[sid]}, "safety"), abs=1e-12)
+    # A two-variable statement bears on short-timelines: no 1-D posterior, as variable_mean says.
+    with_all, without, alone = answer_effects(LIB, answers, "short-timelines")
+    assert with_all is None and variable_mean(LIB, answers, "short-timelines") is None
+    assert without == {} and "world-short-timelines" in alone
+    assert alone["world-short-timelines"] == pytest.approx(
+        variable_mean(LIB, {"world-short-timelines": 0.3}, "short-timelines"), abs=1e-12)
+    # No answers at all: the prior mean.
+    with_all, without, alone = answer_effects(LIB, {}, "safety")
+    assert with_all == pytest.approx(LIB.variables[LIB.variable_ids.index("safety")].prior.mean, abs=1e-3)
+
+
 def test_answer_influence_is_exact_leave_one_out_where_separable():
     from cruxfit.models.exact import posterior_means
 
