@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy.special import expit, logit
+from scipy.special import logit
 
 from cruxfit.cruxes.library import Library
 from cruxfit.models.profile import Profile
@@ -95,25 +95,72 @@ def build_model(library: Library, obs: Observations):
     return model
 
 
+#: Stand-ins for the missing outer cutpoints of the lowest and highest category: far enough
+#: out that the logistic of (cutpoint - location) is exactly 0 or 1 in double precision.
+_OUTER_CUT = 1e3
+
+
+def ordinal_tables(cutpoints) -> tuple[np.ndarray, np.ndarray]:
+    """(cuts, gap): cutpoints padded with the outer stand-ins (length K + 1 for K categories)
+    and ``gap[k] = log(1 - exp(cuts[k] - cuts[k + 1]))`` (0 for the two end categories)."""
+    cuts = np.r_[-_OUTER_CUT, np.asarray(cutpoints, float), _OUTER_CUT]
+    gap = np.log1p(-np.exp(cuts[:-1] - cuts[1:]))
+    return cuts, gap
+
+
+def _load_columns(obs: Observations, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The loadings of ``rows`` as (flat theta index, weight) columns, one per loading slot.
+
+    Statements load on one or two variables; gathering those few entries of the flattened
+    (respondents x variables) log-odds is much cheaper, with its gradient, than multiplying
+    a gathered dense (answers x variables) block.
+    """
+    V = obs.load.shape[1]
+    nz = [np.flatnonzero(obs.load[i]) for i in rows]
+    width = max((len(c) for c in nz), default=0)
+    out = []
+    for k in range(width):
+        idx = np.array([obs.respondent[i] * V + (c[k] if k < len(c) else 0) for i, c in zip(rows, nz)],
+                       dtype="int64")
+        w = np.array([obs.load[i, c[k]] if k < len(c) else 0.0 for i, c in zip(rows, nz)])
+        out.append((idx, w))
+    return out
+
+
 def _likelihood(logit_theta, obs: Observations, settings) -> None:
-    """Add the answer likelihood to the current model, given (R, V) log-odds credences."""
+    """Add the answer likelihood to the current model, given (R, V) log-odds credences.
+
+    Ordered logistic for agree7 answers, written for the observed category only:
+    ``P(k) = s(c_k - eta) - s(c_{k-1} - eta)`` with ``s`` the logistic function equals
+    ``s(c_k - eta) s(eta - c_{k-1}) (1 - exp(c_{k-1} - c_k))``, so its logarithm is two
+    softplus terms and a constant - accurate however far ``eta`` is from the cutpoints, and a
+    fraction of the cost of building every category's probability as ``OrderedLogistic``
+    does. :func:`loglik_matrix` computes the same in numpy.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
+    flat = logit_theta.flatten()
+
+    def score(rows):
+        return sum(pt.as_tensor_variable(w) * flat[idx] for idx, w in _load_columns(obs, rows))
+
     ordinal = np.flatnonzero(obs.ordinal)
     if ordinal.size:
-        x = pt.sum(logit_theta[obs.respondent[ordinal]] * obs.load[ordinal], axis=1)
-        pm.OrderedLogistic(
-            "agree",
-            eta=settings.discrimination * x,
-            cutpoints=np.array(settings.cutpoints),
-            observed=obs.value[ordinal].astype("int64"),
-            compute_p=False,
-        )
+        cuts, gap = ordinal_tables(settings.cutpoints)
+        eta = settings.discrimination * score(ordinal)
+
+        def logp(value, eta):
+            k = pt.cast(value, "int64")
+            return (-pt.softplus(eta - pt.as_tensor_variable(cuts)[k + 1])
+                    - pt.softplus(pt.as_tensor_variable(cuts)[k] - eta)
+                    + pt.as_tensor_variable(gap)[k])
+
+        pm.CustomDist("agree", eta, logp=logp, observed=obs.value[ordinal].astype("int64"),
+                      dtype="int64")
     continuous = np.flatnonzero(~obs.ordinal)
     if continuous.size:
-        x = pt.sum(logit_theta[obs.respondent[continuous]] * obs.load[continuous], axis=1)
-        pm.Normal("probability", mu=x, sigma=settings.sd_logit,
+        pm.Normal("probability", mu=score(continuous), sigma=settings.sd_logit,
                   observed=logit(obs.value[continuous]))
 
 
@@ -177,12 +224,11 @@ def loglik_matrix(library: Library, obs: Observations, theta: np.ndarray) -> np.
     out = np.empty_like(x)
     o = obs.ordinal
     if o.any():
-        cuts = np.asarray(settings.cutpoints)
+        cuts, gap = ordinal_tables(settings.cutpoints)
         eta = settings.discrimination * x[:, o]
         k = obs.value[o].astype(int)
-        upper = np.where(k < 6, expit(cuts[np.minimum(k, 5)] - eta), 1.0)
-        lower = np.where(k > 0, expit(cuts[np.maximum(k - 1, 0)] - eta), 0.0)
-        out[:, o] = np.log(np.clip(upper - lower, 1e-300, None))
+        out[:, o] = (-np.logaddexp(0.0, eta - cuts[k + 1]) - np.logaddexp(0.0, cuts[k] - eta)
+                     + gap[k])
     if (~o).any():
         sd = settings.sd_logit
         z = (logit(obs.value[~o])[None, :] - x[:, ~o]) / sd

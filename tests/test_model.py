@@ -67,6 +67,30 @@ def test_numpy_likelihood_matches_pymc_likelihood():
         assert ours == pytest.approx(float(logp(point)), rel=1e-9, abs=1e-9)
 
 
+def test_ordered_logistic_in_closed_form_is_a_distribution_and_accurate_in_the_tails():
+    """The likelihood uses log P(k) = -softplus(eta - c_k) - softplus(c_{k-1} - eta) + gap_k.
+    Its probabilities sum to 1 over the seven categories for any location, agree with the
+    textbook difference of logistics where that is accurate, and stay accurate far out where
+    the difference cancels to nothing."""
+    from scipy.special import expit
+
+    from cruxfit.models.elicitation import ordinal_tables
+
+    cuts, gap = ordinal_tables(LIB.settings.cutpoints)
+    K = len(cuts) - 1
+    eta = np.linspace(-60, 60, 241)[:, None]
+    k = np.arange(K)[None, :]
+    logp = -np.logaddexp(0.0, eta - cuts[k + 1]) - np.logaddexp(0.0, cuts[k] - eta) + gap[k]
+    np.testing.assert_allclose(np.exp(logp).sum(axis=1), 1.0, rtol=1e-12)
+    naive = expit(cuts[k + 1] - eta) - expit(cuts[k] - eta)
+    safe = naive > 1e-6
+    np.testing.assert_allclose(np.exp(logp[safe]), naive[safe], rtol=1e-8)
+    # Far below every cutpoint the top category has probability s(eta - c_last) ~ exp(eta - c):
+    # the naive difference 1 - s(c_last - eta) is exactly 0 there, the closed form is not.
+    assert naive[0, K - 1] == 0.0
+    assert logp[0, K - 1] == pytest.approx(-np.logaddexp(0.0, cuts[K - 1] - eta[0, 0]), rel=1e-12)
+
+
 def test_unsure_is_missing_not_the_midpoint():
     unsure = profile({"safety-sabotage": "unsure"})
     midpoint = profile({"safety-sabotage": 4})
