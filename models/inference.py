@@ -135,32 +135,6 @@ def _reasons(library: Library, rhat: float, ess_bulk: float, ess_tail: float, di
     return reasons
 
 
-def check_convergence_each(idata, library: Library) -> list[tuple[dict, list[str]]]:
-    """:func:`check_convergence` for every respondent of a stacked run, in one pass.
-
-    R-hat and ESS are computed once for all parameters (arviz, as there) and then reduced
-    per respondent, which gives the same numbers as slicing the posterior respondent by
-    respondent at a fraction of the cost. Divergences cannot be attributed to a respondent,
-    so every respondent carries the run's count.
-    """
-    import arviz as az
-
-    post = idata.posterior[["theta"]]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rhat = az.rhat(post)["theta"].max("variable").values
-        ess_bulk = az.ess(post, method="bulk")["theta"].min("variable").values
-        ess_tail = az.ess(post, method="tail")["theta"].min("variable").values
-    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
-    out = []
-    for r in range(len(rhat)):
-        stats = {"r_hat_max": float(rhat[r]), "ess_bulk_min": float(ess_bulk[r]),
-                 "ess_tail_min": float(ess_tail[r]), "divergences": div}
-        out.append((stats, _reasons(library, *[stats[k] for k in
-                                               ("r_hat_max", "ess_bulk_min", "ess_tail_min")], div)))
-    return out
-
-
 def import_quietly() -> None:
     """Import ArviZ and PyMC without their start-up notices on the user's terminal."""
     with warnings.catch_warnings():
@@ -181,13 +155,19 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
            draws: int | None = None, tune: int | None = None, chains: int | None = None,
            target_accept: float | None = None, retry: bool = True,
            say: Callable[[str], None] | None = None, hierarchical: bool = False,
-           cores: int = 1) -> Posterior:
+           cores: int = 1, diagnose: bool = True) -> Posterior:
     """Sample the posterior of the credences for one or more independent respondents.
 
     A run that fails the library's convergence bar is retried once with twice the tuning,
     a higher target acceptance and a derived seed; the diagnostics of the final attempt are
     returned with the reasons it fell short, if it did.
+
+    ``diagnose=False`` (only with ``retry=False``) leaves R-hat and ESS to the caller - the
+    batch checks each stacked respondent separately - and fills in NaN; the divergence count
+    is still reported.
     """
+    if not diagnose and retry:
+        raise ValueError("a retry needs the convergence check: pass retry=False with diagnose=False")
     say = say or (lambda msg: None)
     t0 = time.perf_counter()
     import_quietly()
@@ -222,8 +202,14 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
         if got != draws * chains:
             raise SamplingError(f"sampling stopped early ({got} of {draws * chains} draws)")
         t_sample += time.perf_counter() - t1
-        stats, reasons = check_convergence(
-            idata, library, var_names=_org_vars(idata) if hierarchical else ("theta",))
+        if diagnose:
+            stats, reasons = check_convergence(
+                idata, library, var_names=_org_vars(idata) if hierarchical else ("theta",))
+        else:
+            div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+            stats = {"r_hat_max": float("nan"), "ess_bulk_min": float("nan"),
+                     "ess_tail_min": float("nan"), "divergences": div}
+            reasons = ["not checked here: checked per respondent by the caller"]
         if not reasons or not retry or attempts >= 2:
             break
         say("The first sampling run did not converge (" + "; ".join(reasons) + "); retrying once "

@@ -138,29 +138,3 @@ def test_bad_format_list_is_a_usage_error(tmp_path):
     assert res.exit_code == 2
     assert "'docx' is not a format; use a comma-separated list of pdf, html, json" in res.stderr
 
-
-def test_per_respondent_convergence_in_one_pass_equals_slicing():
-    """The batch checks every stacked respondent from one R-hat/ESS pass; it must give the
-    numbers of checking each respondent's slice on its own, and flag only the respondent
-    whose two chains disagree."""
-    import arviz as az
-    import numpy as np
-
-    from cruxfit.models.inference import check_convergence, check_convergence_each
-
-    rng = np.random.default_rng(4)
-    theta = rng.beta(3, 3, size=(2, 1000, 4, len(LIB.variable_ids)))
-    theta[1, :, 2, 0] = np.clip(theta[1, :, 2, 0] + 0.2, 0, 1)  # respondent 2: chains disagree
-    idata = az.from_dict(posterior={"theta": theta},
-                         coords={"respondent": np.arange(4), "variable": list(LIB.variable_ids)},
-                         dims={"theta": ["respondent", "variable"]},
-                         sample_stats={"diverging": np.zeros((2, 1000), bool)})
-    each = check_convergence_each(idata, LIB)
-    assert len(each) == 4
-    for r in range(4):
-        stats, reasons = check_convergence(idata, LIB, respondent_slice=[r])
-        assert each[r][1] == reasons
-        for key, value in stats.items():
-            assert each[r][0][key] == pytest.approx(value, rel=1e-12), (r, key)
-    assert [bool(reasons) for _, reasons in each] == [False, False, True, False]
-    assert "R-hat" in each[2][1][0]
