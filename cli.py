@@ -538,7 +538,7 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
     meta = {"total": len(outcome.jobs), **counts, "seed": seed, "audience": audience,
             "formats": list(formats), "library_sha256": lib.sha256, "cruxfit_version": cruxfit_version(),
             "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-            "seconds": round(outcome.seconds, 2)}
+            "seconds": round(outcome.seconds, 2), "render_cpu_seconds": round(outcome.render_cpu, 2)}
     write_summary(outdir, rows, meta)
     say(f"Done in {outcome.seconds:.1f} s: {counts['done']} reported, {counts['skipped']} up to date, "
         f"{counts['inconclusive']} inconclusive, {counts['failed']} failed. Summary: {outdir / 'summary.pdf'}")

@@ -238,11 +238,14 @@ def _now() -> str:
 # --------------------------------------------------------------------------- rendering
 
 
-def render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: str, stem: str) -> list[str]:
-    """Write one profile's reports (runs in a worker process)."""
+def render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: str,
+               stem: str) -> tuple[list[str], float]:
+    """Write one profile's reports (runs in a worker process): the names written and the
+    worker's CPU seconds spent on them."""
     from cruxfit.reports.files import write_atomic
     from cruxfit.reports.jsonout import to_json
 
+    cpu0 = time.process_time()
     written = []
     for fmt in formats:
         if fmt == "json":
@@ -258,7 +261,7 @@ def render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: st
         target = Path(outdir) / f"{stem}.{fmt}"
         write_atomic(target, data)
         written.append(target.name)
-    return written
+    return written, time.process_time() - cpu0
 
 
 def _warm_worker() -> None:
@@ -297,6 +300,8 @@ class BatchOutcome:
     jobs: list[Job]
     warnings: list[str]
     seconds: float
+    #: CPU seconds the render workers spent writing reports (all formats), summed.
+    render_cpu: float = 0.0
 
     @property
     def failed(self) -> list[Job]:
@@ -330,6 +335,7 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
     organisations = [j for j in todo if j.subject.kind == "organisation"]
     workers = max(1, jobs_n or os.cpu_count() or 1)
     pending: list[Future] = []
+    render_cpu = [0.0]
 
     import multiprocessing
 
@@ -351,7 +357,8 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
             # that was complete.
             with lock:
                 try:
-                    job.outputs = fut.result()
+                    job.outputs, cpu = fut.result()
+                    render_cpu[0] += cpu
                 except Exception as exc:  # noqa: BLE001 - reported per job, the batch goes on
                     job.status = "failed"
                     job.problems = [Problem(job.source, "", f"could not write its report: {exc}")]
@@ -384,4 +391,4 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
     for job in jobs:
         if not job.row:
             job.row = summary_row(job, None)
-    return BatchOutcome(jobs, warnings, time.perf_counter() - t0)
+    return BatchOutcome(jobs, warnings, time.perf_counter() - t0, render_cpu[0])

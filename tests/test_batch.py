@@ -68,6 +68,7 @@ def test_summary_lists_every_input_with_its_outcome(batch_run):
     # The more sceptical Ada gets a lower chance of AI-assisted alignment ranking first.
     assert rows["b.json"]["p_best"] < rows["a.json"]["p_best"]
     assert summary["meta"]["failed"] == 1 and summary["meta"]["done"] == 3
+    assert summary["meta"]["render_cpu_seconds"] > 0  # three reports were written
     with open(out / "summary.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 4
 
@@ -83,6 +84,7 @@ def test_rerun_skips_up_to_date_reports_and_force_redoes_them(batch_run):
         {k: v for k, v in before.items() if k != ".cruxfit-batch.json"}
     summary = json.loads((out / "summary.json").read_text())
     assert summary["meta"]["skipped"] == 3
+    assert summary["meta"]["render_cpu_seconds"] == 0  # nothing was rendered
     # A skipped report keeps its row, so the summary stays complete.
     assert all(r["verdict"] for r in summary["reports"] if r["status"] == "skipped")
     # Changing one input redoes only that one.
