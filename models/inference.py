@@ -105,16 +105,28 @@ def _org_vars(idata) -> tuple[str, ...]:
 
 def check_convergence(idata, library: Library, respondent_slice=None,
                       var_names: Sequence[str] = ("theta",)) -> tuple[dict, list[str]]:
-    import arviz as az
+    """Worst R-hat, bulk and tail ESS over the named variables, and the divergences, with the
+    reasons (if any) the run falls short of the library's bar.
+
+    Rank-normalised split R-hat and bulk/tail ESS as ArviZ defines them, computed for all
+    parameters at once (:mod:`cruxfit.models.diagnostics`; equal to ArviZ's to 1e-9, tested).
+    A parameter whose diagnostic is undefined (a constant draw) is skipped, as xarray's
+    ``max``/``min`` skip NaN; if every one is undefined the result is NaN and fails the bar.
+    """
+    from cruxfit.models.diagnostics import summarise
 
     post = idata.posterior[list(var_names)]
     if respondent_slice is not None:
         post = post.isel(respondent=respondent_slice)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        rhat = float(az.rhat(post).to_array().max())
-        ess_bulk = float(az.ess(post, method="bulk").to_array().min())
-        ess_tail = float(az.ess(post, method="tail").to_array().min())
+    x = np.concatenate([post[v].values.reshape(post[v].shape[0], post[v].shape[1], -1)
+                        for v in var_names], axis=2)
+    r, bulk, tail = summarise(x)
+
+    def worst(a: np.ndarray, pick) -> float:
+        a = a[~np.isnan(a)]
+        return float(pick(a)) if a.size else float("nan")
+
+    rhat, ess_bulk, ess_tail = worst(r, np.max), worst(bulk, np.min), worst(tail, np.min)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     reasons = _reasons(library, rhat, ess_bulk, ess_tail, div)
     return {"r_hat_max": rhat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
