@@ -522,24 +522,26 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
 
     say(f"cruxfit batch: reading inputs, then sampling and rendering into {outdir} ...")
     _warn_if_cold(say)
+    import datetime as _dt
+
+    def count(jobs) -> dict:
+        return {k: sum(1 for j in jobs if j.status == k) for k in ("done", "skipped", "failed", "inconclusive")}
+
+    def summary_meta(jobs, seconds: float, render_cpu: float) -> dict:
+        return {"total": len(jobs), **count(jobs), "seed": seed, "audience": audience,
+                "formats": list(formats), "library_sha256": lib.sha256,
+                "cruxfit_version": cruxfit_version(),
+                "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
+                "seconds": round(seconds, 2), "render_cpu_seconds": round(render_cpu, 2)}
+
     outcome = run_batch(lib, inputs, outdir, formats=formats, seed=seed, audience=audience,
                         jobs_n=jobs, force=force, rows_are_applicants=rows_are_applicants,
-                        progress=progress, say=say)
+                        progress=progress, say=say, summary_meta=summary_meta)
     if interactive:
         click.echo("", err=True)
     for w in outcome.warnings:
         click.echo(f"Warning: {w}", err=True)
-    from cruxfit.reports.summary import write_summary
-
-    rows = [j.row for j in outcome.jobs]
-    counts = {k: sum(1 for j in outcome.jobs if j.status == k) for k in ("done", "skipped", "failed", "inconclusive")}
-    import datetime as _dt
-
-    meta = {"total": len(outcome.jobs), **counts, "seed": seed, "audience": audience,
-            "formats": list(formats), "library_sha256": lib.sha256, "cruxfit_version": cruxfit_version(),
-            "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
-            "seconds": round(outcome.seconds, 2), "render_cpu_seconds": round(outcome.render_cpu, 2)}
-    write_summary(outdir, rows, meta)
+    counts = count(outcome.jobs)
     say(f"Done in {outcome.seconds:.1f} s: {counts['done']} reported, {counts['skipped']} up to date, "
         f"{counts['inconclusive']} inconclusive, {counts['failed']} failed. Summary: {outdir / 'summary.pdf'}")
     if counts["failed"]:

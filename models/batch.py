@@ -316,7 +316,10 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
               seed: int = 0, audience: str = "grantmaker", jobs_n: int | None = None,
               force: bool = False, rows_are_applicants: bool = False,
               progress: Callable[[Job], None] | None = None,
-              say: Callable[[str], None] | None = None) -> BatchOutcome:
+              say: Callable[[str], None] | None = None,
+              summary_meta: Callable[[list[Job], float, float], dict] | None = None) -> BatchOutcome:
+    """Plan, sample, render and (given ``summary_meta``, which builds the summary's meta from
+    the jobs, the seconds so far and the render CPU) write the summary files."""
     from cruxfit.models.run import run_org_analysis
 
     t0 = time.perf_counter()
@@ -388,7 +391,21 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
             result, _ = run_org_analysis(library, job.subject, seed)
             submit(job, result)
         wait(pending)
-    for job in jobs:
-        if not job.row:
-            job.row = summary_row(job, None)
+        for job in jobs:
+            if not job.row:
+                job.row = summary_row(job, None)
+        if summary_meta is not None:
+            from cruxfit.reports.summary import summary_pdf, write_summary
+
+            rows = [j.row for j in jobs]
+            meta = summary_meta(jobs, time.perf_counter() - t0, render_cpu[0])
+            # Rendered by a worker that has WeasyPrint loaded already (if any were started),
+            # rather than importing it into this process at the very end of the run.
+            pdf = None
+            if todo:
+                try:
+                    pdf = pool.submit(summary_pdf, rows, meta).result()
+                except Exception:  # noqa: BLE001 - e.g. a worker was killed: render it here
+                    pdf = None
+            write_summary(outdir, rows, meta, pdf=pdf)
     return BatchOutcome(jobs, warnings, time.perf_counter() - t0, render_cpu[0])

@@ -36,16 +36,20 @@ def _html(rows: list[dict], meta: dict) -> str:
     return template.render(rows=rows, meta=meta, css=_stylesheet())
 
 
-def write_summary(outdir: Path, rows: list[dict], meta: dict) -> list[str]:
+def summary_pdf(rows: list[dict], meta: dict) -> bytes:
+    """The summary table as PDF bytes (the batch runs this in a warm render worker)."""
+    from cruxfit.reports.render import PDF_VARIANT, _weasyprint, make_fetcher, static_dir
+
+    HTML, _, _ = _weasyprint()
+    return HTML(string=_html(rows, meta), base_url=static_dir().as_uri() + "/",
+                url_fetcher=make_fetcher(), media_type="print").write_pdf(pdf_variant=PDF_VARIANT)
+
+
+def write_summary(outdir: Path, rows: list[dict], meta: dict, pdf: bytes | None = None) -> list[str]:
+    """Write summary.json, summary.csv and summary.pdf (rendered here unless ``pdf`` is given)."""
     outdir = Path(outdir)
     write_atomic_text(outdir / "summary.json", json.dumps({"meta": meta, "reports": rows},
                                                           indent=2, ensure_ascii=False) + "\n")
     write_atomic_text(outdir / "summary.csv", _csv(rows))
-    from cruxfit.reports.render import PDF_VARIANT, _weasyprint, make_fetcher, static_dir
-
-    HTML, _, _ = _weasyprint()
-    html = _html(rows, meta)
-    pdf = HTML(string=html, base_url=static_dir().as_uri() + "/", url_fetcher=make_fetcher(),
-               media_type="print").write_pdf(pdf_variant=PDF_VARIANT)
-    write_atomic(outdir / "summary.pdf", pdf)
+    write_atomic(outdir / "summary.pdf", pdf if pdf is not None else summary_pdf(rows, meta))
     return ["summary.pdf", "summary.csv", "summary.json"]

@@ -69,6 +69,13 @@ def test_summary_lists_every_input_with_its_outcome(batch_run):
     assert rows["b.json"]["p_best"] < rows["a.json"]["p_best"]
     assert summary["meta"]["failed"] == 1 and summary["meta"]["done"] == 3
     assert summary["meta"]["render_cpu_seconds"] > 0  # three reports were written
+    # summary.pdf (rendered in a render worker) is the same table: every input and outcome.
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(out / "summary.pdf").pages)
+    text = " ".join(text.split())
+    assert text.count("Ada Lovelace") >= 2 and "bad.yaml" in text
+    assert rows["a.json"]["verdict"] in text and "1 failed" in text
     with open(out / "summary.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 4
 
