@@ -98,8 +98,7 @@ def _ess(x: np.ndarray) -> np.ndarray:
     total = c * n
     upto = np.arange(n)[:, None] <= max_t[None, :]
     tau = -1.0 + 2.0 * np.where(upto, rho_hat, 0.0).sum(axis=0)
-    nxt = max_t + 1
-    tau = tau + np.where(nxt < n, rho_hat[np.minimum(nxt, n - 1), cols], 0.0)
+    tau = tau + rho_hat[max_t + 1, cols]  # lag 2k, which is at most n - 3
     tau = np.maximum(tau, 1.0 / np.log10(total))
     ess = total / tau
     ess[np.isnan(rho_hat).any(axis=0)] = np.nan

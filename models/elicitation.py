@@ -147,14 +147,12 @@ def _likelihood(logit_theta, obs: Observations, settings) -> None:
 
     ordinal = np.flatnonzero(obs.ordinal)
     if ordinal.size:
-        cuts, gap = ordinal_tables(settings.cutpoints)
+        cuts, gap = (pt.as_tensor_variable(a) for a in ordinal_tables(settings.cutpoints))
         eta = settings.discrimination * score(ordinal)
 
         def logp(value, eta):
             k = pt.cast(value, "int64")
-            return (-pt.softplus(eta - pt.as_tensor_variable(cuts)[k + 1])
-                    - pt.softplus(pt.as_tensor_variable(cuts)[k] - eta)
-                    + pt.as_tensor_variable(gap)[k])
+            return -pt.softplus(eta - cuts[k + 1]) - pt.softplus(cuts[k] - eta) + gap[k]
 
         pm.CustomDist("agree", eta, logp=logp, observed=obs.value[ordinal].astype("int64"),
                       dtype="int64")

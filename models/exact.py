@@ -80,30 +80,6 @@ def exact_margin(library: Library, profile: Profile) -> float:
     return float(means[t] - np.delete(means, t).max())
 
 
-def variable_mean(library: Library, answers: dict, variable: str, n: int = 1001) -> float | None:
-    """Exact posterior mean of one variable from the answers bearing on it.
-
-    Returns None when an answer bearing on it also loads on another variable (the posterior
-    of this variable is then not one-dimensional).
-    """
-    relevant = {sid: v for sid, v in answers.items()
-                if any(ld.variable == variable for ld in library.statement(sid).loads)}
-    if any(len(library.statement(sid).loads) > 1 for sid in relevant):
-        return None
-    j = library.variable_ids.index(variable)
-    var = library.variables[j]
-    x = grid(n)
-    logw = beta_dist(var.prior.alpha, var.prior.beta).logpdf(x)
-    if relevant:
-        prof = Profile(name="loo", kind="individual", answers=relevant)
-        obs = observations(library, [prof])
-        theta = np.full((n, 1, len(library.variables)), 0.5)
-        theta[:, 0, j] = x
-        logw = logw + loglik_matrix(library, obs, theta).sum(axis=1)
-    w = np.exp(logw - logw.max())
-    return float((w / w.sum()) @ x)
-
-
 @lru_cache(maxsize=64)
 def _prior_logpdf(alpha: float, beta: float, n: int) -> np.ndarray:
     out = beta_dist.logpdf(grid(n), alpha, beta)
@@ -123,8 +99,8 @@ def answer_effects(library: Library, answers: dict, variable: str, n: int = 1001
     Returns ``(with_all, without, alone)``: the posterior mean given every answer bearing on
     it, the mean without each one of them (``{statement: mean}``), and the mean had each been
     the only answer. Each answer's log-likelihood is evaluated once on the grid and the three
-    kinds of mean are sums of those rows, so this equals :func:`variable_mean` called for
-    every subset at the cost of one call. ``with_all`` is None and ``without`` empty when an
+    kinds of mean are sums of those rows, so this equals :func:`posterior_means` run on every
+    subset, at the cost of one run. ``with_all`` is None and ``without`` empty when an
     answer bearing on it also loads on another variable (the posterior is then not
     one-dimensional); ``alone`` still holds every answer that loads on this variable only.
     """

@@ -128,12 +128,6 @@ def check_convergence(idata, library: Library, respondent_slice=None,
 
     rhat, ess_bulk, ess_tail = worst(r, np.max), worst(bulk, np.min), worst(tail, np.min)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
-    reasons = _reasons(library, rhat, ess_bulk, ess_tail, div)
-    return {"r_hat_max": rhat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
-            "divergences": div}, reasons
-
-
-def _reasons(library: Library, rhat: float, ess_bulk: float, ess_tail: float, div: int) -> list[str]:
     s = library.settings
     reasons = []
     if not np.isfinite(rhat) or rhat > s.r_hat_max:
@@ -144,7 +138,8 @@ def _reasons(library: Library, rhat: float, ess_bulk: float, ess_tail: float, di
         reasons.append(f"tail effective sample size {ess_tail:.0f} is below {s.ess_tail_min:.0f}")
     if div > s.divergences_max:
         reasons.append(f"{div} divergent transitions (allowed: {s.divergences_max})")
-    return reasons
+    return {"r_hat_max": rhat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
+            "divergences": div}, reasons
 
 
 def import_quietly() -> None:

@@ -140,12 +140,19 @@ def target_rank_stats(values: np.ndarray, target: int) -> tuple[float, float]:
     (the stable tie-break of :func:`decision.ranks`). ``values`` is (..., draws, approaches);
     the results are means over the draws axis.
     """
+    higher = _ranked_above(values, target)
+    return (higher == 0).mean(axis=-1), (higher < 3).mean(axis=-1)
+
+
+def _ranked_above(values: np.ndarray, target: int) -> np.ndarray:
+    """How many approaches rank above the target: higher values, plus earlier approaches with
+    an equal one (the stable tie-break of :func:`decision.ranks`), over the last axis."""
     v = np.asarray(values)
     vt = v[..., target:target + 1]
     higher = (v > vt).sum(axis=-1)
     if target:
         higher = higher + (v[..., :target] == vt).sum(axis=-1)
-    return (higher == 0).mean(axis=-1), (higher < 3).mean(axis=-1)
+    return higher
 
 
 def _mobius(w: np.ndarray) -> np.ndarray:
@@ -404,23 +411,16 @@ def verdict_path(rules, whatif: WhatIf, target: int) -> tuple[np.ndarray, list[s
 
     uniq, inverse = np.unique(ex, return_inverse=True)
     first = uniq[0] / 2 if len(uniq) else 0.5
-    vals = whatif.values([first])[0]
-    vt = vals[:, target:target + 1]
-    h0 = (vals > vt).sum(axis=1)
-    if target:
-        h0 = h0 + (vals[:, :target] == vt).sum(axis=1)
+    h0 = _ranked_above(whatif.values([first])[0], target)
 
-    # Running count of approaches above the target per draw, in x order within each draw.
+    # Running count of approaches above the target per draw, in x order within each draw:
+    # a cumulative sum over all events, less its value where each draw's events begin.
     order = np.lexsort((ex, d_idx))
     d_sorted, delta_sorted = d_idx[order], delta[order]
     csum = np.cumsum(delta_sorted)
-    group_start = np.r_[0, np.flatnonzero(np.diff(d_sorted)) + 1] if len(order) else np.array([], int)
-    offset = np.zeros(len(order), int)
-    if len(order):
-        base = np.r_[0, csum][group_start]
-        lengths = np.diff(np.r_[group_start, len(order)])
-        offset = np.repeat(base, lengths)
-    h_after = h0[d_sorted] + csum - offset
+    first_of_draw = np.diff(d_sorted, prepend=-1) != 0
+    start = np.maximum.accumulate(np.where(first_of_draw, np.arange(len(order)), 0))
+    h_after = h0[d_sorted] + csum - np.r_[0, csum][start]
     h_before = h_after - delta_sorted
     d_best = (h_after == 0).astype(int) - (h_before == 0)
     d_top3 = (h_after < 3).astype(int) - (h_before < 3)

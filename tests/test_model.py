@@ -355,26 +355,34 @@ def test_calibration_agent_foundations_persona_with_maths_skill_ranks_it_first()
 
 
 def test_answer_effects_equal_one_quadrature_per_subset():
-    """answer_effects shares one likelihood grid per belief; it must equal variable_mean run
-    separately on every subset it stands for (all answers, all but one, one alone)."""
-    from cruxfit.models.exact import answer_effects, variable_mean
+    """answer_effects shares one likelihood grid per belief; it must equal the grid posterior
+    (posterior_means, on the same 1001 points) run separately on every subset it stands for:
+    all answers bearing on the belief, all but one, and each one alone."""
+    from cruxfit.models.exact import answer_effects, posterior_means, separable
+
+    def grid_mean(subset: dict, variable: str) -> float:
+        return float(posterior_means(LIB, profile(subset), n=1001)[LIB.variable_ids.index(variable)])
 
     answers = {"safety-aligned-enough": 2, "safety-sabotage": 6, "less-bootstrapping-dangerous": 7,
                "fit-careful-use": 5, "world-short-timelines": 0.3, "fit-timelines-need-ai": 6}
+    on_safety = {k: v for k, v in answers.items()
+                 if any(ld.variable == "safety" for ld in LIB.statement(k).loads)}
+    assert len(on_safety) >= 3
     with_all, without, alone = answer_effects(LIB, answers, "safety")
-    assert with_all == pytest.approx(variable_mean(LIB, answers, "safety"), abs=1e-12)
-    on_safety = [k for k in answers if any(ld.variable == "safety" for ld in LIB.statement(k).loads)]
-    assert sorted(without) == sorted(alone) == sorted(on_safety) and len(on_safety) >= 3
+    assert with_all == pytest.approx(grid_mean(on_safety, "safety"), abs=1e-12)
+    assert sorted(without) == sorted(alone) == sorted(on_safety)
     for sid in on_safety:
-        rest = {k: v for k, v in answers.items() if k != sid}
-        assert without[sid] == pytest.approx(variable_mean(LIB, rest, "safety"), abs=1e-12)
-        assert alone[sid] == pytest.approx(variable_mean(LIB, {sid: answers[sid]}, "safety"), abs=1e-12)
-    # A two-variable statement bears on short-timelines: no 1-D posterior, as variable_mean says.
+        rest = {k: v for k, v in on_safety.items() if k != sid}
+        assert without[sid] == pytest.approx(grid_mean(rest, "safety"), abs=1e-12)
+        assert alone[sid] == pytest.approx(grid_mean({sid: answers[sid]}, "safety"), abs=1e-12)
+    # A two-variable statement bears on short-timelines: no 1-D posterior.
+    on_timelines = {k: v for k, v in answers.items()
+                    if any(ld.variable == "short-timelines" for ld in LIB.statement(k).loads)}
+    assert not separable(LIB, profile(on_timelines))
     with_all, without, alone = answer_effects(LIB, answers, "short-timelines")
-    assert with_all is None and variable_mean(LIB, answers, "short-timelines") is None
-    assert without == {} and "world-short-timelines" in alone
+    assert with_all is None and without == {} and "world-short-timelines" in alone
     assert alone["world-short-timelines"] == pytest.approx(
-        variable_mean(LIB, {"world-short-timelines": 0.3}, "short-timelines"), abs=1e-12)
+        grid_mean({"world-short-timelines": 0.3}, "short-timelines"), abs=1e-12)
     # No answers at all: the prior mean.
     with_all, without, alone = answer_effects(LIB, {}, "safety")
     assert with_all == pytest.approx(LIB.variables[LIB.variable_ids.index("safety")].prior.mean, abs=1e-3)
