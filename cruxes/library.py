@@ -86,21 +86,18 @@ class Statement:
 
 
 @dataclass(frozen=True)
-class CruxFactor:
+class ApproachCrux:
+    """One of an approach's own cruxes, mapped onto a shared belief variable.
+
+    ``tilt`` moves the value by the factor ``1 + tilt * (credence - m) / max(m, 1 - m)``
+    (``m`` the variable's prior mean); ``harm`` says where the approach's page justifies a
+    tilt large enough to make the value negative when the crux goes against it.
+    """
+
+    topic: str
     variable: str
-    keep_if_false: float
-
-
-@dataclass(frozen=True)
-class CruxModel:
-    gate_variable: str | None
-    loss_if_false: float
-    factors: tuple[CruxFactor, ...]
-
-    @property
-    def variables(self) -> tuple[str, ...]:
-        gate = (self.gate_variable,) if self.gate_variable else ()
-        return gate + tuple(f.variable for f in self.factors)
+    tilt: float
+    harm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,10 +116,11 @@ class Approach:
     ratings: Mapping[str, str]
     crux_topics: tuple[str, ...]
     tilts: Mapping[str, float]
-    crux_model: CruxModel | None
     ranked: bool
     unranked_reason: str | None
     good_fit: tuple[FitBelief, ...] = ()
+    cruxes: tuple[ApproachCrux, ...] = ()
+    also: Mapping[str, float] = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -173,6 +171,29 @@ class VerdictRule:
     meaning: str
     p_best_min: float = 0.0
     p_top3_min: float = 0.0
+    #: Largest place by expected value (1 = highest) at which the rule can hold; None = any.
+    ev_rank_max: int | None = None
+
+    def holds(self, ev_rank: int, p_best: float, p_top3: float) -> bool:
+        return ((self.ev_rank_max is None or ev_rank <= self.ev_rank_max)
+                and p_best >= self.p_best_min and p_top3 >= self.p_top3_min)
+
+
+@dataclass(frozen=True)
+class Bands:
+    crux_tilt_max: float = 0.6
+    also_tilt_max: float = 0.25
+    harm_tilt_max: float = 1.5
+    max_gain: float = 6.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    min_crux_answers: int = 4
+    min_each_crux: int = 1
+    label: str = "not enough answers"
+    meaning: str = ""
+    seconds_per_statement: float = 18.0
 
 
 @dataclass(frozen=True)
@@ -193,6 +214,9 @@ class Settings:
     divergences_max: int
     org_mean_sd: float = 1.0
     org_spread_sd: float = 0.8
+    item_correlation: float = 0.0
+    bands: Bands = Bands()
+    evidence: Evidence = Evidence()
 
 
 @dataclass(frozen=True)
@@ -455,7 +479,9 @@ def _read_fit_beliefs(r: _Reader, name: str, problems: Problems, variables: list
 
 
 def _read_approaches(data: Any, problems: Problems, variables: list[str],
-                     priors: Mapping[str, Prior], levels: Mapping[str, Any]) -> list[Approach]:
+                     priors: Mapping[str, Prior], levels: Mapping[str, Any],
+                     bands: Bands | None = None) -> list[Approach]:
+    bands = bands or Bands()
     top = _Reader(problems, data, "")
     top.only(["approaches"])
     out: list[Approach] = []
@@ -464,7 +490,7 @@ def _read_approaches(data: Any, problems: Problems, variables: list[str],
         r = _Reader(problems, item, key)
         if not r.ok:
             continue
-        r.only(["slug", "name", "summary", "ratings", "crux_topics", "tilts", "crux_model",
+        r.only(["slug", "name", "summary", "ratings", "crux_topics", "cruxes", "also",
                 "ranked", "unranked_reason", "good_fit"])
         slug = r.get("slug", "str")
         _unique(problems, r.key("slug"), slug, seen, "approach slug")
@@ -487,97 +513,112 @@ def _read_approaches(data: Any, problems: Problems, variables: list[str],
         if topics is not None and not all(isinstance(t, str) for t in topics):
             problems.add(r.key("crux_topics"), "must be a list of short texts")
             bad = True
-        tilts: dict[str, float] = {}
-        tr = _Reader(problems, r.get("tilts", "map", required=False, default={}), r.key("tilts"))
-        for var, t in tr.data.items():
-            tkey = tr.key(str(var))
-            if not _ref(problems, tkey, var, variables, "variable"):
+        cruxes: list[ApproachCrux] = []
+        for ckey, citem in _items(r, "cruxes", required=False):
+            cr = _Reader(problems, citem, ckey)
+            if not cr.ok:
                 bad = True
                 continue
-            if var == HARD_VARIABLE:
-                problems.add(tkey, f'"{HARD_VARIABLE}" cannot be a tilt: it already weighs the hard and easy ratings')
-                bad = True
-                continue
-            if not is_finite_number(t) or not -1 < t < 1:
-                problems.add(tkey, f"{t!r} is not allowed; a tilt is a number strictly between -1 and 1")
-                bad = True
-                continue
-            tilts[var] = float(t)
-        crux_model = None
-        if r.data.get("crux_model") is not None:
-            crux_model = _read_crux_model(r, problems, variables)
-            if crux_model is None:
-                bad = True
+            cr.only(["topic", "variable", "tilt", "harm"])
+            topic, var = cr.get("topic", "str"), cr.get("variable", "str")
+            t, harm = cr.get("tilt", "number"), cr.get("harm", "str", required=False)
+            ok = topic is not None and t is not None
+            ok = _tilt_variable_ok(problems, cr.key("variable"), var, variables) and ok
+            if t is not None:
+                limit = bands.harm_tilt_max if harm else bands.crux_tilt_max
+                if not 0 < abs(t) <= limit:
+                    why = ("with a stated harm" if harm else
+                           "(a larger one needs `harm:` saying where the page says the work does harm)")
+                    problems.add(cr.key("tilt"), f"{t!r} is not allowed; a crux tilt is non-zero and at most {limit:g} in size {why}")
+                    ok = False
+                elif harm and abs(t) <= 1:
+                    problems.add(cr.key("harm"), f"is given but the tilt {t:g} cannot make the value negative; drop `harm` or raise the tilt above 1")
+                    ok = False
+            if ok:
+                cruxes.append(ApproachCrux(topic, var, float(t), harm))
             else:
-                for var in crux_model.variables:
-                    if var in tilts or var == HARD_VARIABLE:
-                        problems.add(r.key("crux_model"), f'"{var}" is used twice (crux model and tilts or the hard/easy weighting); a variable may enter an approach once')
-                        bad = True
-                if crux_model.gate_variable:
-                    g = _crux_g(crux_model, {v: priors[v].mean for v in crux_model.variables if v in priors})
-                    if g is not None and g <= 0.05:
-                        problems.add(r.key("crux_model"), f"at the prior means the crux model's value factor is {g:.3f}; it must be above 0.05 so that the ratings stay the value for a typical respondent")
-                        bad = True
+                bad = True
+        also: dict[str, float] = {}
+        ar = _Reader(problems, r.get("also", "map", required=False, default={}), r.key("also"))
+        for var, t in ar.data.items():
+            tkey = ar.key(str(var))
+            if not _tilt_variable_ok(problems, tkey, var, variables):
+                bad = True
+                continue
+            if not is_finite_number(t) or not 0 < abs(t) <= bands.also_tilt_max:
+                problems.add(tkey, f"{t!r} is not allowed; a cross-cutting tilt is non-zero and at most {bands.also_tilt_max:g} in size")
+                bad = True
+                continue
+            also[var] = float(t)
+        tilts: dict[str, float] = {}
+        for var, t in [(c.variable, c.tilt) for c in cruxes] + list(also.items()):
+            if var in tilts:
+                problems.add(r.key("cruxes"), f'"{var}" is used twice (in cruxes or also); a variable may enter an approach once')
+                bad = True
+            tilts[var] = t
+        if ranked and not cruxes and not bad:
+            problems.add(r.key("cruxes"), "is missing; every ranked approach needs the cruxes of its own page, each mapped onto a belief variable")
+            bad = True
+        if (not bad and ranked and tilts and all(v in priors for v in tilts)
+                and all(ratings.get(d) in levels.get(d, {}) for d in DIMENSIONS)):
+            hard_mean = priors[HARD_VARIABLE].mean if HARD_VARIABLE in priors else 0.5
+            gain, low = value_band({v: priors[v].mean for v in tilts if v in priors}, tilts,
+                                   ratings, levels, hard_mean)
+            if gain > bands.max_gain:
+                problems.add(r.key("cruxes"), f"beliefs could raise this approach's value to {gain:.2f} times its typical value; the limit (bands.max_gain in model.yaml) is {bands.max_gain:g}")
+                bad = True
+            if low < 0 and not any(c.harm for c in cruxes):
+                problems.add(r.key("cruxes"), "beliefs could make this approach's value negative, but no crux states a harm")
+                bad = True
         good_fit = _read_fit_beliefs(r, "good_fit", problems, variables, None)
         fields = dict(name=r.get("name", "str"), summary=r.get("summary", "str"))
         if slug and not bad and all(fields.values()):
             out.append(Approach(
                 slug=slug, ratings=ratings, crux_topics=tuple(topics or ()), tilts=tilts,
-                crux_model=crux_model, ranked=bool(ranked), unranked_reason=unranked_reason,
-                good_fit=tuple(good_fit), **fields,
+                ranked=bool(ranked), unranked_reason=unranked_reason,
+                good_fit=tuple(good_fit), cruxes=tuple(cruxes), also=also, **fields,
             ))
     return out
 
 
-def _crux_g(cm: CruxModel, theta: Mapping[str, float]) -> float | None:
-    try:
-        value = 1.0
-        for f in cm.factors:
-            value *= theta[f.variable] + (1 - theta[f.variable]) * f.keep_if_false
-        if cm.gate_variable:
-            s = theta[cm.gate_variable]
-            value = s * value - (1 - s) * cm.loss_if_false
-        return value
-    except KeyError:
-        return None
+def _tilt_variable_ok(problems: Problems, key: str, var: Any, variables: list[str]) -> bool:
+    if not _ref(problems, key, var, variables, "variable"):
+        return False
+    if var == HARD_VARIABLE:
+        problems.add(key, f'"{HARD_VARIABLE}" cannot move an approach here: it already weighs the hard and easy ratings')
+        return False
+    return True
 
 
-def _read_crux_model(r: _Reader, problems: Problems, variables: list[str]) -> CruxModel | None:
-    cr = _Reader(problems, r.get("crux_model", "map"), r.key("crux_model"))
-    cr.only(["gate", "factors"])
-    bad = False
-    gate_var, loss = None, 0.0
-    if cr.data.get("gate") is not None:
-        gr = _Reader(problems, cr.get("gate", "map"), cr.key("gate"))
-        gr.only(["variable", "loss_if_false"])
-        gate_var = gr.get("variable", "str")
-        bad |= not _ref(problems, gr.key("variable"), gate_var, variables, "variable")
-        loss = gr.get("loss_if_false", "number")
-        if loss is None or not 0 <= loss <= 2:
-            if loss is not None:
-                problems.add(gr.key("loss_if_false"), f"{loss} is outside [0, 2]")
-            bad = True
-    factors = []
-    for fkey, fitem in _items(cr, "factors", required=False):
-        fr = _Reader(problems, fitem, fkey)
-        if not fr.ok:
-            bad = True
-            continue
-        fr.only(["variable", "keep_if_false"])
-        var = fr.get("variable", "str")
-        bad |= not _ref(problems, fr.key("variable"), var, variables, "variable")
-        keep = fr.get("keep_if_false", "number")
-        if keep is None or not 0 <= keep <= 1:
-            if keep is not None:
-                problems.add(fr.key("keep_if_false"), f"{keep} is outside [0, 1]")
-            bad = True
-        if not bad:
-            factors.append(CruxFactor(var, float(keep)))
-    names = ([gate_var] if gate_var else []) + [f.variable for f in factors]
-    if len(set(names)) != len(names):
-        problems.add(cr.key(""), "names the same variable twice")
-        bad = True
-    return None if bad else CruxModel(gate_var, float(loss or 0.0), tuple(factors))
+def belief_factor(tilt: float, credence: float, prior_mean: float) -> float:
+    """The value factor of one tilt at one credence (1 at the prior mean)."""
+    return 1.0 + tilt * (credence - prior_mean) / max(prior_mean, 1.0 - prior_mean)
+
+
+def value_band(prior_means: Mapping[str, float], tilts: Mapping[str, float],
+               ratings: Mapping[str, str], levels: Mapping[str, Any],
+               hard_mean: float = 0.5) -> tuple[float, float]:
+    """(highest, lowest) value over all extreme beliefs, as multiples of the typical value.
+
+    Extreme beliefs: every credence the approach depends on at 0 or 1, alignment-hard
+    included; ratings at their means. Each factor is linear in its credence and the factors
+    multiply, so the extremes are reached at corners, where each factor is at one of its two
+    ends; the hard/easy mix is linear in its credence too.
+    """
+    def mean(dim):
+        return levels[dim][ratings[dim]].mean
+
+    typical = hard_mean * mean("hard") + (1 - hard_mean) * mean("easy")
+    ends = [(belief_factor(t, 0.0, prior_means[v]), belief_factor(t, 1.0, prior_means[v]))
+            for v, t in tilts.items()]
+    hi, lo = 1.0, 1.0
+    for a, b in ends:  # running max and min of a product of intervals with signs
+        cands = [hi * a, hi * b, lo * a, lo * b]
+        hi, lo = max(cands), min(cands)
+    base_hi = max(mean("hard"), mean("easy")) / typical
+    base_lo = min(mean("hard"), mean("easy")) / typical
+    cands = [hi * base_hi, hi * base_lo, lo * base_hi, lo * base_lo]
+    return max(cands), min(cands)
 
 
 def _read_seed(data: Any, problems: Problems, variables: list[str], statements: list[str],
@@ -659,7 +700,8 @@ def _read_fit(data: Any, problems: Problems, approaches: list[str]) -> list[FitI
 
 def _read_settings(data: Any, problems: Problems) -> Settings | None:
     r = _Reader(problems, data, "")
-    r.only(["levels", "likelihood", "verdicts", "sampling", "convergence", "organisation"])
+    r.only(["levels", "likelihood", "verdicts", "sampling", "convergence", "organisation",
+            "bands", "evidence"])
     lr = _Reader(problems, r.get("levels", "map", default={}), "levels")
     lr.only(DIMENSIONS)
     levels: dict[str, dict[str, LevelDist]] = {}
@@ -683,7 +725,11 @@ def _read_settings(data: Any, problems: Problems) -> Settings | None:
                 continue
             levels[dim][level] = LevelDist(float(mean), float(sd))
     lk = _Reader(problems, r.get("likelihood", "map", default={}), "likelihood")
-    lk.only(SCALES)
+    lk.only([*SCALES, "item_correlation"])
+    rho = lk.get("item_correlation", "number", required=False, default=0.0)
+    if rho is not None and not 0 <= rho < 1:
+        problems.add(lk.key("item_correlation"), f"{rho} is outside [0, 1)")
+        rho = None
     a7 = _Reader(problems, lk.get("agree7", "map", default={}), lk.key("agree7"))
     a7.only(["discrimination", "cutpoints"])
     disc = a7.get("discrimination", "number")
@@ -707,8 +753,12 @@ def _read_settings(data: Any, problems: Problems) -> Settings | None:
     verdicts = []
     for key, item in _items(r, "verdicts"):
         vr = _Reader(problems, item, key)
-        vr.only(["label", "meaning", "p_best_min", "p_top3_min"])
+        vr.only(["label", "meaning", "p_best_min", "p_top3_min", "ev_rank_max"])
         label, meaning = vr.get("label", "str"), vr.get("meaning", "str")
+        ev_rank_max = vr.get("ev_rank_max", "int", required=False)
+        if ev_rank_max is not None and ev_rank_max < 1:
+            problems.add(vr.key("ev_rank_max"), f"{ev_rank_max} must be 1 or more (1 = highest expected value)")
+            label = None
         mins = {}
         for k in ("p_best_min", "p_top3_min"):
             v = vr.get(k, "number", required=False, default=0.0)
@@ -717,8 +767,12 @@ def _read_settings(data: Any, problems: Problems) -> Settings | None:
                 v = None
             mins[k] = v
         if label and meaning and None not in mins.values():
-            verdicts.append(VerdictRule(label, meaning, float(mins["p_best_min"]), float(mins["p_top3_min"])))
-    if verdicts and (verdicts[-1].p_best_min or verdicts[-1].p_top3_min):
+            verdicts.append(VerdictRule(label, meaning, float(mins["p_best_min"]),
+                                        float(mins["p_top3_min"]), ev_rank_max))
+    for i, rule in enumerate(verdicts[:-1]):
+        if rule.ev_rank_max is None:
+            problems.add(f"verdicts[{i}]", "needs ev_rank_max: every verdict but the last follows the ranking by expected value, so that it never rests on spread alone")
+    if verdicts and (verdicts[-1].p_best_min or verdicts[-1].p_top3_min or verdicts[-1].ev_rank_max):
         problems.add("verdicts", "the last verdict must have no minimums, so that every result gets a verdict")
     sr = _Reader(problems, r.get("sampling", "map", default={}), "sampling")
     sr.only(["chains", "tune", "draws", "target_accept"])
@@ -742,11 +796,42 @@ def _read_settings(data: Any, problems: Problems) -> Settings | None:
             problems.add(orr.key(k), f"{v} must be above 0")
             v = None
         org.append(v)
-    if problems or bad or None in (disc, cuts, sd_logit, clip, chains, tune, draws, ta, *conv, *org) or not verdicts:
+    br = _Reader(problems, r.get("bands", "map", required=False, default={}), "bands")
+    br.only(["crux_tilt_max", "also_tilt_max", "harm_tilt_max", "max_gain"])
+    band = {}
+    for k, default, lo, hi in (("crux_tilt_max", 0.6, 0, 1), ("also_tilt_max", 0.25, 0, 1),
+                               ("harm_tilt_max", 1.5, 1, 3), ("max_gain", 6.0, 1, 100)):
+        v = br.get(k, "number", required=False, default=default)
+        if v is not None and not lo < v <= hi:
+            problems.add(br.key(k), f"{v} is outside ({lo}, {hi}]")
+            v = None
+        band[k] = v
+    er = _Reader(problems, r.get("evidence", "map", required=False, default={}), "evidence")
+    er.only(["min_crux_answers", "min_each_crux", "label", "meaning", "seconds_per_statement"])
+    ev = {k: er.get(k, "int", required=False, default=d)
+          for k, d in (("min_crux_answers", 4), ("min_each_crux", 1))}
+    for k, v in ev.items():
+        if v is not None and v < 0:
+            problems.add(er.key(k), f"{v} must be 0 or more")
+            ev[k] = None
+    ev_label = er.get("label", "str", required=False, default="not enough answers")
+    ev_meaning = er.get("meaning", "str", required=False,
+                        default="Too few answers bear on the cruxes for a verdict.")
+    spq = er.get("seconds_per_statement", "number", required=False, default=18.0)
+    if spq is not None and spq <= 0:
+        problems.add(er.key("seconds_per_statement"), f"{spq} must be above 0")
+        spq = None
+    if ev_label in {v.label for v in verdicts}:
+        problems.add(er.key("label"), f'"{ev_label}" is already a verdict label; it must differ')
+    if (problems or bad or None in (disc, cuts, sd_logit, clip, chains, tune, draws, ta, *conv, *org,
+                                    rho, spq, *band.values(), *ev.values()) or not verdicts):
         return None
     return Settings(levels, float(disc), tuple(float(c) for c in cuts), float(sd_logit), float(clip),
                     tuple(verdicts), chains, tune, draws, float(ta), float(conv[0]), float(conv[1]),
-                    float(conv[2]), int(conv[3]), float(org[0]), float(org[1]))
+                    float(conv[2]), int(conv[3]), float(org[0]), float(org[1]),
+                    item_correlation=float(rho), bands=Bands(**band),
+                    evidence=Evidence(int(ev["min_crux_answers"]), int(ev["min_each_crux"]),
+                                      ev_label, ev_meaning, float(spq)))
 
 
 # --------------------------------------------------------------------------- loading
@@ -805,7 +890,8 @@ def load_library(folder: str | Path | None = None) -> Library:
     declared_stmts = _declared_ids(docs["statements.yaml"], "statements", "id") or [s.id for s in statements]
     priors = {v.id: v.prior for v in variables}
     approaches = _read_approaches(docs["approaches.yaml"], pa, declared_vars, priors,
-                                  settings.levels if settings else {})
+                                  settings.levels if settings else {},
+                                  settings.bands if settings else None)
     declared_apps = _declared_ids(docs["approaches.yaml"], "approaches", "slug") or [a.slug for a in approaches]
     seed = _read_seed(docs["seed.yaml"], pseed, declared_vars, declared_stmts, declared_apps)
     fit_items = _read_fit(docs["fit.yaml"], pfit, declared_apps)

@@ -13,18 +13,15 @@ For approach *a* with credences :math:`\\theta` and rating draws::
 
     V_a = (h * hard_a + (1 - h) * easy_a) * tractability_a * neglectedness_a
           * prod_v (1 + t_av * (theta_v - m_v) / max(m_v, 1 - m_v))
-          * g_a(theta) / g_a(m)
 
-where ``h`` is the credence that alignment is hard, ``t_av`` the approach's tilt on
-variable ``v`` and ``m`` the prior means (the "typical respondent" whose values the ratings
-describe). ``g_a`` is the approach's own crux model (AI-assisted alignment only, in the
-bundled library)::
-
-    g = s * prod_f (c_f + (1 - c_f) * keep_f) - (1 - s) * loss
-
-with ``s`` the gate credence (helpers are safe): if the gate fails the work does harm, so
-the value can turn negative; each factor ``f`` keeps only ``keep_f`` of the value when its
-world state fails (no scaling: near-term value only; understanding lost: claims discounted).
+where ``h`` is the credence that alignment is hard, ``m`` the prior means (the "typical
+respondent" whose values the ratings describe) and ``t_av`` the approach's tilt on variable
+``v``: one per crux of its own page (mapped onto a shared variable) and one per
+cross-cutting belief it names (``cruxes`` and ``also`` in ``cruxes/approaches.yaml``). The
+same factor, with the same normalisation, serves every approach; a tilt above 1 in size (only
+with a stated harm) lets the value turn negative in the world state where the crux fails.
+How far beliefs can move each approach is bounded by the library (``bands`` in
+``cruxes/model.yaml``; :func:`cruxfit.cruxes.library.value_band`).
 """
 
 from __future__ import annotations
@@ -112,7 +109,7 @@ class ValueModel:
             self.ratings_used[a.slug] = used
         self._mu, self._sigma = _lognormal_params(means, np.maximum(sds, 1e-12))
         self._rating_means = means
-        # Tilts as a matrix (approaches x variables), scaled so each factor stays positive.
+        # Tilts as a matrix (approaches x variables), divided by max(m, 1 - m) once.
         scale = np.maximum(self.prior_means, 1 - self.prior_means)
         self.tilts = np.zeros((len(self.slugs), len(self.var_ids)))
         for i, a in enumerate(self.approaches):
@@ -121,10 +118,6 @@ class ValueModel:
         self._tilted = [v for v in range(len(self.var_ids)) if np.any(self.tilts[:, v])]
         self.hard_index = self.var_index[HARD_VARIABLE]
         self.fit = np.array([float((personal_fit or {}).get(s, 1.0)) for s in self.slugs])
-        self._crux = [(i, a.crux_model) for i, a in enumerate(self.approaches) if a.crux_model]
-        self._crux_norm = {
-            i: float(self._crux_g(cm, self.prior_means[None, :])[0]) for i, cm in self._crux
-        }
 
     # ----------------------------------------------------------------- ratings
     def draw_ratings(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -137,16 +130,6 @@ class ValueModel:
         return np.broadcast_to(self._rating_means, (n, len(self.slugs), 4)).copy()
 
     # ----------------------------------------------------------------- values
-    def _crux_g(self, cm, theta: np.ndarray) -> np.ndarray:
-        value = np.ones(theta.shape[0])
-        for f in cm.factors:
-            c = theta[:, self.var_index[f.variable]]
-            value = value * (c + (1 - c) * f.keep_if_false)
-        if cm.gate_variable:
-            s = theta[:, self.var_index[cm.gate_variable]]
-            value = s * value - (1 - s) * cm.loss_if_false
-        return value
-
     def values(self, theta: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """Value of every ranked approach, shape (n, approaches).
 
@@ -162,8 +145,6 @@ class ValueModel:
         value = base * self.fit[None, :]
         for v in self._tilted:
             value *= 1.0 + self.tilts[None, :, v] * dev[:, v, None]
-        for i, cm in self._crux:
-            value[:, i] = value[:, i] * self._crux_g(cm, theta) / self._crux_norm[i]
         return value
 
     def index(self, slug: str) -> int:
