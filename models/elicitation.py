@@ -9,6 +9,14 @@ weight; its latent score is ``x = sum(sign * weight * logit(theta_v))``.
 * probability answers follow ``logit(answer) ~ Normal(x, sd_logit)`` (answers clipped away
   from 0 and 1). The Jacobian of the logit does not involve ``theta``, so it is left out.
 
+Answers on one belief share a residual (``item_correlation`` rho in ``cruxes/model.yaml``):
+each answer's log-odds scale is multiplied by its *precision* ``s = 1 / sqrt(1 + (n - 1)
+rho)``, where ``n`` is how many of the respondent's answers have the same main belief. For
+agree7 that multiplies location and cutpoints (``P(y <= k) = logistic(s (c_k - eta))``), for
+a probability it divides ``sd_logit`` by ``s``; either way the answer's information is
+``s**2`` of a lone answer's and its location is unchanged, so ``n`` answers carry the
+information of ``n / (1 + (n - 1) rho)`` independent ones.
+
 Unsure and missing answers simply contribute nothing, so the variable keeps its prior. The
 same arrays drive :func:`loglik_matrix`, the numpy twin used for per-answer influence and
 for the exactness tests, so the two cannot drift apart.
@@ -36,19 +44,36 @@ class Observations:
     ordinal: np.ndarray  # (n,) bool: agree7 (True) or probability (False)
     value: np.ndarray  # (n,) 0-based category for agree7, clipped probability otherwise
     n_respondents: int
+    precision: np.ndarray | None = None  # (n,) tempering of each answer (1 = a lone answer)
+
+    def precisions(self) -> np.ndarray:
+        return np.ones(self.n) if self.precision is None else self.precision
 
     @property
     def n(self) -> int:
         return len(self.statement)
 
 
-def observations(library: Library, profiles: Sequence[Profile]) -> Observations:
+def precision(n_same: int | np.ndarray, rho: float) -> np.ndarray:
+    """Tempering of one answer among ``n_same`` answers on the same main belief."""
+    return 1.0 / np.sqrt(1.0 + (np.asarray(n_same, float) - 1.0) * rho)
+
+
+def observations(library: Library, profiles: Sequence[Profile],
+                 n_same: Sequence[int] | None = None) -> Observations:
+    """Flat answer arrays. ``n_same`` overrides, per answer, how many answers share its main
+    belief (used to evaluate an answer as if others were or were not given)."""
     index = {v: i for i, v in enumerate(library.variable_ids)}
     stmts = {s.id: s for s in library.statements}
     clip = library.settings.clip
-    resp, sid, loads, ordinal, value = [], [], [], [], []
+    resp, sid, loads, ordinal, value, same = [], [], [], [], [], []
     for r, profile in enumerate(profiles):
+        counts: dict[str, int] = {}
+        for statement_id in profile.answers:
+            main = stmts[statement_id].variable
+            counts[main] = counts.get(main, 0) + 1
         for statement_id, answer in profile.answers.items():
+            same.append(counts[stmts[statement_id].variable])
             s = stmts[statement_id]
             row = np.zeros(len(index))
             for ld in s.loads:
@@ -66,6 +91,8 @@ def observations(library: Library, profiles: Sequence[Profile]) -> Observations:
         ordinal=np.array(ordinal, dtype=bool),
         value=np.array(value, dtype=float),
         n_respondents=len(profiles),
+        precision=precision(np.array(same if n_same is None else n_same, dtype=float),
+                            library.settings.item_correlation).reshape(-1),
     )
 
 
@@ -108,6 +135,17 @@ def ordinal_tables(cutpoints) -> tuple[np.ndarray, np.ndarray]:
     return cuts, gap
 
 
+def ordinal_terms(cutpoints, k: np.ndarray, prec: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per answer: the tempered lower and upper cutpoints of its category and the constant
+    ``log(1 - exp(s (c_{k-1} - c_k)))``, so that ``log P(k) = -softplus(s eta - hi) -
+    softplus(lo - s eta) + gap`` with ``s`` the answer's precision."""
+    cuts, _ = ordinal_tables(cutpoints)
+    lo, hi = prec * cuts[k], prec * cuts[k + 1]
+    gap = np.log1p(-np.exp(lo - hi))
+    return lo, hi, gap
+
+
 def _load_columns(obs: Observations, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """The loadings of ``rows`` as (flat theta index, weight) columns, one per loading slot.
 
@@ -145,20 +183,20 @@ def _likelihood(logit_theta, obs: Observations, settings) -> None:
     def score(rows):
         return sum(pt.as_tensor_variable(w) * flat[idx] for idx, w in _load_columns(obs, rows))
 
+    prec = obs.precisions()
     ordinal = np.flatnonzero(obs.ordinal)
     if ordinal.size:
-        cuts, gap = (pt.as_tensor_variable(a) for a in ordinal_tables(settings.cutpoints))
-        eta = settings.discrimination * score(ordinal)
+        k = obs.value[ordinal].astype("int64")
+        lo, hi, gap = (pt.as_tensor_variable(a) for a in ordinal_terms(settings.cutpoints, k, prec[ordinal]))
+        eta = pt.as_tensor_variable(settings.discrimination * prec[ordinal]) * score(ordinal)
 
         def logp(value, eta):
-            k = pt.cast(value, "int64")
-            return -pt.softplus(eta - cuts[k + 1]) - pt.softplus(cuts[k] - eta) + gap[k]
+            return -pt.softplus(eta - hi) - pt.softplus(lo - eta) + gap
 
-        pm.CustomDist("agree", eta, logp=logp, observed=obs.value[ordinal].astype("int64"),
-                      dtype="int64")
+        pm.CustomDist("agree", eta, logp=logp, observed=k, dtype="int64")
     continuous = np.flatnonzero(~obs.ordinal)
     if continuous.size:
-        pm.Normal("probability", mu=score(continuous), sigma=settings.sd_logit,
+        pm.Normal("probability", mu=score(continuous), sigma=settings.sd_logit / prec[continuous],
                   observed=logit(obs.value[continuous]))
 
 
@@ -221,14 +259,14 @@ def loglik_matrix(library: Library, obs: Observations, theta: np.ndarray) -> np.
     x = np.einsum("dnv,nv->dn", lt[:, obs.respondent, :], obs.load)
     out = np.empty_like(x)
     o = obs.ordinal
+    prec = obs.precisions()
     if o.any():
-        cuts, gap = ordinal_tables(settings.cutpoints)
-        eta = settings.discrimination * x[:, o]
         k = obs.value[o].astype(int)
-        out[:, o] = (-np.logaddexp(0.0, eta - cuts[k + 1]) - np.logaddexp(0.0, cuts[k] - eta)
-                     + gap[k])
+        lo, hi, gap = ordinal_terms(settings.cutpoints, k, prec[o])
+        eta = settings.discrimination * prec[o] * x[:, o]
+        out[:, o] = -np.logaddexp(0.0, eta - hi) - np.logaddexp(0.0, lo - eta) + gap
     if (~o).any():
-        sd = settings.sd_logit
+        sd = settings.sd_logit / prec[~o]
         z = (logit(obs.value[~o])[None, :] - x[:, ~o]) / sd
         out[:, ~o] = -0.5 * z**2 - np.log(sd * np.sqrt(2 * np.pi))
     return out

@@ -45,7 +45,8 @@ def posterior_on_grid(library: Library, profile: Profile, n: int = GRID) -> tupl
         rows = np.flatnonzero(obs.load[:, j] != 0)
         if rows.size:
             sub = Observations(obs.respondent[rows], tuple(obs.statement[i] for i in rows),
-                               obs.load[rows], obs.ordinal[rows], obs.value[rows], 1)
+                               obs.load[rows], obs.ordinal[rows], obs.value[rows], 1,
+                               obs.precisions()[rows])
             theta = np.full((n, 1, V), 0.5)
             theta[:, 0, j] = x
             logw = logw + loglik_matrix(library, sub, theta).sum(axis=1)
@@ -111,16 +112,32 @@ def answer_effects(library: Library, answers: dict, variable: str, n: int = 1001
     var = library.variables[j]
     x = grid(n)
     prior = _prior_logpdf(float(var.prior.alpha), float(var.prior.beta), n)
-    rows: dict[str, np.ndarray] = {}
-    if single:
-        obs = observations(library, [Profile(name="loo", kind="individual", answers=single)])
+    x_prior = prior
+
+    def rows_at(n_same: int) -> dict[str, np.ndarray]:
+        """Each single-loading answer's log-likelihood row, tempered as one of ``n_same``."""
+        if not single:
+            return {}
+        obs = observations(library, [Profile(name="loo", kind="individual", answers=single)],
+                           n_same=[n_same] * len(single))
         theta = np.full((n, 1, len(library.variables)), 0.5)
         theta[:, 0, j] = x
         ll = loglik_matrix(library, obs, theta)
-        rows = {sid: ll[:, i] for i, sid in enumerate(obs.statement)}
-    alone = {sid: _grid_mean(prior + rows[sid], x) for sid in single}
+        return {sid: ll[:, i] for i, sid in enumerate(obs.statement)}
+
+    # Tempering depends on how many answers share a belief (cruxes/model.yaml,
+    # item_correlation), so "alone" (one answer), "with all" (n) and "without one" (n - 1)
+    # each use rows at their own precision.
+    lone = rows_at(1)
+    alone = {sid: _grid_mean(x_prior + lone[sid], x) for sid in single}
     if len(single) < len(relevant):
         return None, {}, alone
-    total = prior + sum(rows.values()) if rows else prior
-    return (_grid_mean(total, x),
-            {sid: _grid_mean(total - rows[sid], x) for sid in single}, alone)
+    k = len(single)
+    rows = rows_at(k) if k > 1 else lone
+    total = x_prior + sum(rows.values()) if rows else x_prior
+    fewer = rows_at(k - 1) if k > 2 else lone
+    without = {}
+    for sid in single:
+        rest = sum(fewer[o] for o in single if o != sid)
+        without[sid] = _grid_mean(x_prior + rest, x) if k > 1 else _grid_mean(x_prior, x)
+    return _grid_mean(total, x), without, alone
