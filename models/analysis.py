@@ -22,6 +22,9 @@ from cruxfit.cruxes.library import SEED_APPROACH, Library, agree7_label
 from cruxfit.models.decision import (
     HDI_PROB,
     INCONCLUSIVE,
+    data_quality,
+    ev_rank,
+    evidence_status,
     hdi,
     rank_summary,
     seed_index,
@@ -61,6 +64,13 @@ class Analysis:
     diagnostics: dict
     seconds: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: For an organisation: every member's answers, which the evidence check pools.
+    pooled_answers: list[dict] | None = None
+
+    def evidence(self) -> dict:
+        if self.pooled_answers is not None:
+            return evidence_status(self.library, self.pooled_answers, pooled=True)
+        return evidence_status(self.library, self.profile.answers)
 
     @property
     def converged(self) -> bool:
@@ -213,29 +223,47 @@ class Analysis:
         return [{"base_margin": _r(base), **r} for r in rows]
 
     def verdict(self) -> dict:
+        """The verdict: the rule met by AI-assisted alignment's place by expected value and
+        its rank probabilities, unless the run did not converge (inconclusive) or too few
+        answers bear on the cruxes ("not enough answers"); ``model_label`` is the rule met
+        either way. ``deciding`` is filled in with the switching values
+        (:func:`cruxfit.models.decision.deciding_beliefs`); until then it follows the swing."""
         lib = self.library
         summary = rank_summary(self.values)
         t = self.target
         p_best, p_top3 = float(summary["p_best"][t]), float(summary["p_top3"][t])
-        rule = verdict_for(lib.settings.verdicts, p_best, p_top3)
-        sens = self.sensitivity()
-        deciding = [r["variable"] for r in sens[:2]]
         means = summary["mean"]
+        rank = ev_rank(means, t)
+        rule = verdict_for(lib.settings.verdicts, rank, p_best, p_top3)
+        sens = self.sensitivity()
         others = [i for i in range(len(means)) if i != t]
         best_alt = max(others, key=lambda i: means[i])
+        evidence = self.evidence()
+        ev = lib.settings.evidence
+        if not self.converged:
+            label, status = INCONCLUSIVE, "not-converged"
+            meaning = ("The sampler did not converge, so no verdict is given: "
+                       + "; ".join(self.diagnostics.get("reasons", [])))
+        elif not evidence["enough"]:
+            label, status, meaning = ev.label, "not-enough-answers", ev.meaning
+        else:
+            label, status, meaning = rule.label, "verdict", rule.meaning
         out = {
-            "label": rule.label if self.converged else INCONCLUSIVE,
+            "label": label,
+            "status": status,
             "model_label": rule.label,
-            "meaning": rule.meaning if self.converged else (
-                "The sampler did not converge, so no verdict is given: "
-                + "; ".join(self.diagnostics.get("reasons", []))),
+            "meaning": meaning,
             "converged": self.converged,
             "approach": SEED_APPROACH,
+            "ev_rank": int(rank),
+            "ranked_approaches": len(means),
             "p_best": _r(p_best),
             "p_top3": _r(p_top3),
             "margin": _r(means[t] - means[best_alt]),
             "best_alternative": self.value_model.slugs[best_alt],
-            "deciding": deciding,
+            "top_approach": self.value_model.slugs[int(np.argmax(means))],
+            "deciding": [r["variable"] for r in sens[:2]],
+            "evidence": evidence,
             "thresholds": verdict_rules_text(lib),
         }
         return out, sens
@@ -312,6 +340,7 @@ class Analysis:
                         for f in lib.fit_items],
                 "has_fit": bool(self.profile.fit),
                 "unsure": list(self.profile.unsure), "statements": len(lib.statements),
+                "quality": data_quality(lib, self.profile.answers),
             },
             "verdict": verdict,
             "approaches": approaches,

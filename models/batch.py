@@ -279,7 +279,8 @@ def _ready() -> None:
 
 def summary_row(job: Job, result: dict | None) -> dict:
     row = {"name": job.name, "source": job.source, "status": job.status, "verdict": None,
-           "p_best": None, "p_top3": None, "top_alternative": None, "deciding_crux": None,
+           "p_best": None, "p_top3": None, "top_alternative": None, "deciding_belief": None,
+           "answered": None, "total": None, "quality": None,
            "converged": None, "outputs": list(job.outputs),
            "error": "; ".join(f"{p.field + ': ' if p.field else ''}{p.message}" for p in job.problems) or None}
     if result is not None:
@@ -287,9 +288,12 @@ def summary_row(job: Job, result: dict | None) -> dict:
         names = {b["id"]: b["name"] for b in result.get("beliefs", [])}
         approaches = {a["slug"]: a["name"] for a in result.get("approaches", [])}
         deciding = (result.get("discuss_first") or {}).get("variable") or (v.get("deciding") or [None])[0]
+        quality = result["profile"].get("quality") or {}
         row.update({"verdict": v["label"], "p_best": v["p_best"], "p_top3": v["p_top3"],
                     "top_alternative": approaches.get(v.get("best_alternative"), v.get("best_alternative")),
-                    "deciding_crux": names.get(deciding, deciding),
+                    "deciding_belief": names.get(deciding, deciding),
+                    "answered": quality.get("answered"), "total": quality.get("total"),
+                    "quality": " ".join(quality.get("flags") or []) or "ok",
                     "converged": bool(result["diagnostics"]["converged"]),
                     "kind": result["profile"]["kind"]})
     return row

@@ -54,7 +54,7 @@ import math
 
 import numpy as np
 
-from cruxfit.models.decision import INCONCLUSIVE, margin, verdict_for
+from cruxfit.models.decision import INCONCLUSIVE, ev_rank, margin, verdict_for
 from cruxfit.models.voi import _quoted, _r, target_rank_stats
 
 QUANTITIES = ("p_best", "p_top3", "margin")
@@ -198,16 +198,25 @@ def _round_to_total(parts: np.ndarray, total: float, nd: int = 4) -> list[float]
 # ----------------------------------------------------------------------------- comparison
 
 
+def _shown(analysis, label: str, converged: bool) -> str:
+    """The verdict a report shows: inconclusive, not enough answers, or the rule's label."""
+    if not converged:
+        return INCONCLUSIVE
+    if not analysis.evidence()["enough"]:
+        return analysis.library.settings.evidence.label
+    return label
+
+
 def _summary(analysis, values: np.ndarray, stats: np.ndarray, converged: bool) -> dict:
     vm = analysis.value_model
     t = analysis.target
-    rule = verdict_for(analysis.library.settings.verdicts, stats[0], stats[1])
     means = values.mean(axis=0)
+    rule = verdict_for(analysis.library.settings.verdicts, ev_rank(means, t), stats[0], stats[1])
     others = [i for i in range(len(means)) if i != t]
     best_alt = max(others, key=lambda i: means[i])
     return {
         "name": analysis.profile.name,
-        "verdict": rule.label if converged else INCONCLUSIVE,
+        "verdict": _shown(analysis, rule.label, converged),
         "model_verdict": rule.label,
         "p_best": _r(stats[0]),
         "p_top3": _r(stats[1]),
@@ -356,6 +365,7 @@ def compare_analyses(a, b) -> dict:
 def _reported(analysis) -> dict:
     """The analysis's own numbers, as its single-profile report gives them."""
     stats = _stats(analysis.values, analysis.target)
-    rule = verdict_for(analysis.library.settings.verdicts, stats[0], stats[1])
-    return {"verdict": rule.label if analysis.converged else INCONCLUSIVE,
+    rank = ev_rank(analysis.values.mean(axis=0), analysis.target)
+    rule = verdict_for(analysis.library.settings.verdicts, rank, stats[0], stats[1])
+    return {"verdict": _shown(analysis, rule.label, analysis.converged),
             "p_best": _r(stats[0]), "p_top3": _r(stats[1]), "margin": _r(stats[2])}

@@ -21,7 +21,14 @@ import numpy as np
 
 from cruxfit.cruxes.library import Library
 from cruxfit.models.analysis import Analysis, _r, evaluate
-from cruxfit.models.decision import hdi, rank_summary, verdict_for
+from cruxfit.models.decision import (
+    QUALITY_FLAGS,
+    data_quality,
+    ev_rank,
+    hdi,
+    rank_summary,
+    verdict_for,
+)
 from cruxfit.models.inference import Posterior, sample
 from cruxfit.models.profile import Organisation, Profile
 
@@ -63,6 +70,7 @@ def analyse_organisation(library: Library, org: Organisation, seed: int = 0, *,
     t1 = time.perf_counter()
     diag = post.diagnostics.to_dict()
     org_an = evaluate(library, _org_profile(org), seed, post.org_theta, None, diag)
+    org_an.pooled_answers = [dict(m.answers) for m in org.respondents]
     members = []
     for r, member in enumerate(org.respondents):
         # Organisation-wide overrides apply to every member; their own fit applies to them.
@@ -80,7 +88,8 @@ def _verdict_at(analysis: Analysis, theta: np.ndarray) -> tuple[float, str]:
     s = rank_summary(values)
     means = s["mean"]
     margin = float(means[t] - np.delete(means, t).max())
-    rule = verdict_for(analysis.library.settings.verdicts, float(s["p_best"][t]), float(s["p_top3"][t]))
+    rule = verdict_for(analysis.library.settings.verdicts, ev_rank(means, t),
+                       float(s["p_best"][t]), float(s["p_top3"][t]))
     return margin, rule.label
 
 
@@ -187,6 +196,22 @@ def _thinned(analysis: Analysis, step: int = WHY_THIN) -> Analysis:
                                ratings=analysis.ratings[::step], values=analysis.values[::step])
 
 
+def _org_quality(oa: OrgAnalysis) -> dict:
+    """Data quality of an organisation: its own flags (blank, sparse when pooled answers do
+    not suffice) and how many members carry each member-level flag."""
+    lib = oa.org.library
+    members = [data_quality(lib, m.profile.answers) for m in oa.members]
+    flags = []
+    if not any(m["answered"] for m in members):
+        flags.append("blank")
+    elif not oa.org.evidence()["enough"]:
+        flags.append("sparse")
+    counts = {f: sum(f in m["flags"] for m in members) for f in QUALITY_FLAGS}
+    return {"flags": flags, "members_flagged": {f: n for f, n in counts.items() if n},
+            "answered": sum(m["answered"] for m in members),
+            "total": len(lib.statements) * len(members)}
+
+
 def org_to_dict(oa: OrgAnalysis) -> dict:
     result = oa.org.to_dict()
     rows = disagreement(oa)
@@ -194,6 +219,7 @@ def org_to_dict(oa: OrgAnalysis) -> dict:
         "kind": "organisation", "respondents": len(oa.members),
         "answered": sum(len(m.profile.answers) for m in oa.members),
         "warnings": list(oa.organisation.warnings),
+        "quality": _org_quality(oa),
     })
     result["members"] = member_rows(oa)
     result["disagreement"] = rows

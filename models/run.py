@@ -9,6 +9,7 @@ from typing import Callable
 
 from cruxfit.cruxes.library import Library
 from cruxfit.models.analysis import Analysis, analyse
+from cruxfit.models.decision import deciding_beliefs
 from cruxfit.models.profile import Profile
 
 
@@ -72,12 +73,10 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
 
 
 def _add_voi(result: dict, analysis: Analysis) -> None:
-    try:
-        from cruxfit.models import voi  # noqa: PLC0415
-    except ImportError:  # pragma: no cover
-        return
-    if hasattr(voi, "voi_summary"):
-        result.update(voi.voi_summary(analysis))
+    from cruxfit.models import voi  # noqa: PLC0415  (numpy only, but not needed by light commands)
+
+    result.update(voi.voi_summary(analysis))
+    deciding_beliefs(result)
 
 
 def _timing(seconds: dict) -> dict:

@@ -74,14 +74,25 @@ from typing import Sequence
 
 import numpy as np
 
-from cruxfit.models.decision import verdict_for
+from cruxfit.models.decision import ev_rank, rule_index, verdict_for
 
 #: Floats held at once in the EVPI enumeration (draws per chunk x 2^V x approaches).
-EVPI_BUDGET = 2_000_000
+EVPI_BUDGET = 8_000_000
+#: Value evaluations (draws x 2^V x approaches) above which EVPI and EVPPI use every k-th
+#: draw only (deterministic thinning, the same draws for both, so EVPPI <= EVPI still holds
+#: exactly). With 14 beliefs, 13 approaches and 2000 draws the full enumeration is 426
+#: million evaluations (several seconds); the cap keeps it near 0.3 s (286 draws).
+EVPI_WORK_MAX = 60_000_000
 #: Exact enumeration is limited to this many belief variables (2^V configurations).
 MAX_EXACT_VARIABLES = 16
 #: Relative tolerance of the multilinearity self-checks.
 CHECK_RTOL = 1e-8
+#: Tolerance (relative to max(1, EVPI)) of the check 0 <= EVPPI <= EVPI for a belief.
+VOI_TOLERANCE = 1e-9
+
+
+class VoiBoundError(RuntimeError):
+    """An exact value of information broke the bound 0 <= EVPPI <= EVPI."""
 
 RATINGS_GROUP = "ratings"
 RATINGS_NAME = "Approach ratings"
@@ -99,7 +110,9 @@ VOI_METHOD = (
     "the 2^V world configurations are enumerated exactly for every draw: EVPI = mean over draws "
     "of sum over configurations of P(configuration) x the best approach's value in it, minus "
     "the best expected value now. EVPPI of a belief is the same for learning that one world "
-    "state only; it is exact (weighted means over the draws) and never exceeds EVPI. EVPPI of "
+    "state only; it is exact (weighted means over the draws) and never exceeds EVPI. When the "
+    "enumeration would be large (14 beliefs: 16,384 configurations), both use the same evenly "
+    "spaced subset of the draws (voi_draws in the JSON). EVPPI of "
     "the ratings is estimated by the regression method of Strong, Oakley & Brennan (2014). "
     "Switching values move one credence so that its mean is x (each posterior draw moved "
     "proportionally towards 0 or 1; the other beliefs and the ratings keep their draws) and "
@@ -201,11 +214,22 @@ def _configurations(n_vars: int) -> np.ndarray:
 
 def _configuration_probs(theta: np.ndarray) -> np.ndarray:
     """(n, 2^V) probabilities of the configurations of :func:`_configurations`."""
-    p = np.ones((theta.shape[0], 1))
-    for v in range(theta.shape[1]):
+    n, V = theta.shape
+    if V > 2:  # two halves, then one outer product: far fewer passes over the big array
+        h = V // 2
+        return (_configuration_probs(theta[:, :h])[:, :, None]
+                * _configuration_probs(theta[:, h:])[:, None, :]).reshape(n, -1)
+    p = np.ones((n, 1))
+    for v in range(V):
         t = theta[:, v:v + 1]
-        p = np.stack([p * (1 - t), p * t], axis=-1).reshape(theta.shape[0], -1)
+        p = np.stack([p * (1 - t), p * t], axis=-1).reshape(n, -1)
     return p
+
+
+def evpi_step(n_draws: int, n_vars: int, n_app: int) -> int:
+    """Thinning step of the draws used for EVPI and EVPPI (1 = every draw)."""
+    work = n_draws * 2 ** n_vars * n_app
+    return max(1, -(-work // EVPI_WORK_MAX))
 
 
 # ----------------------------------------------------------------------------- pure VOI
@@ -358,18 +382,40 @@ def _verdict_labels(rules, whatif: WhatIf, xs, target: int, chunk: int = 26) -> 
     xs = np.atleast_1d(np.asarray(xs, float))
     out = []
     for start in range(0, len(xs), chunk):
-        pb, pt = target_rank_stats(whatif.values(xs[start:start + chunk]), target)
-        out.extend(verdict_for(rules, float(b), float(t)).label for b, t in zip(pb, pt))
+        vals = whatif.values(xs[start:start + chunk])
+        pb, pt = target_rank_stats(vals, target)
+        rk = ev_rank(vals.mean(axis=1), target)
+        out.extend(verdict_for(rules, int(k), float(b), float(t)).label
+                   for k, b, t in zip(np.atleast_1d(rk), pb, pt))
     return out
 
 
-def _rule_index(rules, p_best: np.ndarray, p_top3: np.ndarray) -> np.ndarray:
-    """Vectorised :func:`~cruxfit.models.decision.verdict_for`: index of the first rule met."""
-    idx = np.full(np.shape(p_best), len(rules) - 1)
-    for i in range(len(rules) - 1, -1, -1):
-        met = (p_best >= rules[i].p_best_min) & (p_top3 >= rules[i].p_top3_min)
-        idx[met] = i
-    return idx
+def _mean_knots(whatif: WhatIf) -> tuple[np.ndarray, np.ndarray]:
+    """Knots and mean values there: mean values are linear in x between 0, m and 1."""
+    m = whatif.current
+    knots = np.array([0.0, m, 1.0]) if 0.0 < m < 1.0 else np.array([0.0, 1.0])
+    return knots, whatif.means(knots)
+
+
+def _means_at(knots: np.ndarray, at_knots: np.ndarray, xs: np.ndarray) -> np.ndarray:
+    """(len(xs), approaches) mean values by exact linear interpolation between knots."""
+    seg = np.clip(np.searchsorted(knots, xs, side="right") - 1, 0, len(knots) - 2)
+    w = ((xs - knots[seg]) / (knots[seg + 1] - knots[seg]))[:, None]
+    return at_knots[seg] * (1 - w) + at_knots[seg + 1] * w
+
+
+def ev_rank_breaks(whatif: WhatIf, target: int) -> np.ndarray:
+    """Credences in (0, 1) where another approach's mean value crosses the target's."""
+    knots, at = _mean_knots(whatif)
+    out = []
+    for k in range(len(knots) - 1):
+        d0 = at[k] - at[k, target]
+        d1 = at[k + 1] - at[k + 1, target]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = d0 / (d0 - d1)
+        cross = (np.sign(d0) != np.sign(d1)) & np.isfinite(f) & (f > 0) & (f < 1)
+        out.extend(knots[k] + f[cross] * (knots[k + 1] - knots[k]))
+    return np.unique(np.array(out, float))
 
 
 def verdict_path(rules, whatif: WhatIf, target: int) -> tuple[np.ndarray, list[str]]:
@@ -428,10 +474,18 @@ def verdict_path(rules, whatif: WhatIf, target: int) -> tuple[np.ndarray, list[s
     change_top3 = np.bincount(inverse[order], weights=d_top3, minlength=len(uniq))
     n_best = np.r_[0, np.cumsum(change_best)] + int((h0 == 0).sum())
     n_top3 = np.r_[0, np.cumsum(change_top3)] + int((h0 < 3).sum())
-    idx = _rule_index(rules, np.rint(n_best) / n, np.rint(n_top3) / n)
+    # The place by expected value changes only where mean lines cross; merge those points
+    # with the probability events and read every quantity on each resulting interval.
+    breaks = np.union1d(uniq, ev_rank_breaks(whatif, target))
+    edges = np.r_[0.0, breaks, 1.0]
+    mids = (edges[:-1] + edges[1:]) / 2
+    seg = np.searchsorted(uniq, mids, side="right")
+    knots, at = _mean_knots(whatif)
+    rank = ev_rank(_means_at(knots, at, mids), target)
+    idx = rule_index(rules, rank, np.rint(n_best[seg]) / n, np.rint(n_top3[seg]) / n)
     keep = np.flatnonzero(idx[1:] != idx[:-1])
     labels = [rules[idx[0]].label] + [rules[idx[k + 1]].label for k in keep]
-    return uniq[keep], labels
+    return breaks[keep], labels
 
 
 def verdict_switches(rules, whatif: WhatIf, target: int) -> list[dict]:
@@ -532,6 +586,8 @@ def voi_parts(analysis) -> dict:
     ratings = np.asarray(analysis.ratings, float)
     values = np.asarray(analysis.values, float)
     n, n_vars = theta.shape
+    # EVPI (and, on the same draws, EVPPI) may use every k-th draw: see EVPI_WORK_MAX.
+    step = evpi_step(n, n_vars, values.shape[1])
     n_app = values.shape[1]
     means = values.mean(axis=0)
     baseline = float(means.max())
@@ -564,27 +620,41 @@ def voi_parts(analysis) -> dict:
                          f"configurations, more than this module allows (2^{MAX_EXACT_VARIABLES})")
     configs = _configurations(n_vars)
     chunk = max(1, EVPI_BUDGET // (len(configs) * n_app))
+    coef_e, theta_e, values_e = coef[:, ::step], theta[::step], values[::step]
+    mono_e = mono[::step]
+    n_e = theta_e.shape[0]
     cz = _rating_coefficients(vm, configs)  # (16, K, A)
     cz_t = np.ascontiguousarray(cz.transpose(0, 2, 1))  # (16, A, K)
     used = [m for m in range(cz.shape[0]) if np.any(cz[m] != 0) or np.any(coef[m] != 0)]
     # One batched matrix product per chunk of draws: for each approach a,
     # vz[a] = mono[:, a, used] @ cz_t[used, a, :] gives its value in every configuration.
     cz_used = np.ascontiguousarray(cz_t[used].transpose(1, 0, 2))  # (A, U, K)
-    mono_used = np.ascontiguousarray(mono[:, :, used].transpose(1, 0, 2))  # (A, n, U)
+    mono_used = np.ascontiguousarray(mono_e[:, :, used].transpose(1, 0, 2))  # (A, n_e, U)
     total_best = 0.0
-    expected = np.zeros((n, n_app))
-    for start in range(0, n, chunk):
-        sl = slice(start, min(n, start + chunk))
-        vz = np.matmul(mono_used[:, sl, :], cz_used)  # (A, c, K)
-        p = _configuration_probs(theta[sl])  # (c, K)
+    expected = np.zeros((n_e, n_app))
+    for start in range(0, n_e, chunk):
+        sl = slice(start, min(n_e, start + chunk))
+        # vz[a] = sum_u mono[a, :, u] cz[a, u, :]: the value of every approach in every
+        # configuration. Written as broadcasts: a batched matmul with an inner size of two
+        # is many times slower in numpy.
+        m = mono_used[:, sl, :]
+        vz = m[:, :, 0, None] * cz_used[:, None, 0, :]
+        for u in range(1, m.shape[2]):
+            vz += m[:, :, u, None] * cz_used[:, None, u, :]
+        p = _configuration_probs(theta_e[sl])  # (c, K)
         total_best += float((p * vz.max(axis=0)).sum())
         expected[sl] = np.einsum("ck,ack->ca", p, vz)
     # Self-check of the enumeration: the expected value over configurations is the value.
-    _check("world configurations", expected, values)
-    evpi = max(0.0, total_best / n - baseline)
+    _check("world configurations", expected, values_e)
+    baseline_e = float(values_e.mean(axis=0).max())
+    evpi = total_best / n_e - baseline_e
+    if evpi < -VOI_TOLERANCE * max(1.0, abs(baseline_e)):  # Jensen: exact enumeration is >= 0
+        raise VoiBoundError(f"EVPI is {evpi:.6g} < 0")
+    evpi = max(evpi, 0.0)  # rounding only, by the check above
 
     return {"evpi": evpi, "baseline": baseline, "means": means, "v0": v0s, "v1": v1s,
-            "ratings_regression": ratings_reg, "ratings_exact": ratings_exact}
+            "ratings_regression": ratings_reg, "ratings_exact": ratings_exact,
+            "evpi_step": step, "evpi_draws": n_e}
 
 
 def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
@@ -614,12 +684,21 @@ def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
     theta = np.asarray(analysis.theta, float)
 
     def share(v: float) -> float:
-        return min(1.0, v / evpi) if evpi > 0 else 0.0
+        return v / evpi if evpi > 0 else 0.0
+
+    def bounded(name: str, v: float) -> float:
+        # EVPPI <= EVPI holds exactly for the beliefs (the same draws define both); the ratings'
+        # regression estimate can exceed it by estimation error only. A larger excess is a bug.
+        tol = VOI_TOLERANCE * max(1.0, abs(evpi))
+        if not -tol <= v <= evpi + tol:
+            raise VoiBoundError(f"EVPPI of {name} is {v:.6g}, outside [0, EVPI = {evpi:.6g}]")
+        return min(max(v, 0.0), evpi)
 
     rows = []
     for j, var in enumerate(lib.variables):
-        r = evppi_binary(parts["v1"][j], parts["v0"][j], theta[:, j])
-        value = min(r["value"], evpi)
+        k = parts["evpi_step"]  # the draws EVPI used, so that EVPPI <= EVPI holds exactly
+        r = evppi_binary(parts["v1"][j][::k], parts["v0"][j][::k], theta[::k, j])
+        value = bounded(var.id, r["value"])
         b1, b0 = slugs[r["best_if_1"]], slugs[r["best_if_0"]]
         q = _quoted(var.name)
         if b1 == b0 or value <= 0:
@@ -636,10 +715,16 @@ def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
                      "share": _r(share(value)), "method": EXACT_METHOD,
                      "p_true": _r(r["p1"]), "best_if_true": b1, "best_if_false": b0,
                      "sentence": sentence, "_order": j, "_value": value})
-    rv = min(parts["ratings_regression"], evpi)
+    rv = parts["ratings_regression"]
+    if rv > evpi:  # a regression estimate; report that it was capped rather than hide it
+        ratings_capped = True
+        rv = evpi
+    else:
+        ratings_capped = False
     rows.append({
         "variable": RATINGS_GROUP, "name": RATINGS_NAME, "value": _r(rv), "share": _r(share(rv)),
         "method": RATINGS_METHOD, "exact_value": _r(parts["ratings_exact"]), "p_true": None,
+        "capped_at_evpi": ratings_capped,
         "best_if_true": None, "best_if_false": None,
         "sentence": (
             "Knowing every approach's ratings (tractability, value if alignment is hard or easy, "
@@ -660,7 +745,7 @@ def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
         for j, var in enumerate(lib.variables)
     ]
     return {"evpi": _r(evpi), "evppi": rows, "switching_values": switching,
-            "voi_method": VOI_METHOD}
+            "voi_method": VOI_METHOD, "voi_draws": parts["evpi_draws"]}
 
 
 def _switching_row(var, whatif: WhatIf, rules, target: int, slugs, names) -> dict:
