@@ -162,6 +162,22 @@ def approaches(ctx: click.Context, as_json: bool) -> None:
         )
 
 
+def _warn_if_sparse(lib, profile, path) -> None:
+    """validate's warning (exit status unchanged) when a profile is too sparse for a verdict."""
+    from cruxfit.models.decision import evidence_status
+
+    ev = evidence_status(lib, profile.answers)
+    if ev["enough"]:
+        return
+    titles = {c.id: c.title for c in lib.seed.cruxes}
+    counts = ", ".join(f"{titles[c]} {n}" for c, n in ev["crux_answers"].items())
+    missing = "; none on " + ", ".join(titles[c] for c in ev["missing"]) if ev["missing"] else ""
+    click.echo(f"Warning: {path}: too few answers on the three cruxes for a verdict "
+               f"({counts}{missing}); a report would say \"{lib.settings.evidence.label}\". "
+               f"A verdict needs at least {ev['min_crux_answers']} in all and "
+               f"{ev['min_each_crux']} on each crux.", err=True)
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
@@ -192,6 +208,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool) -> None:
         else:
             n = len(profile.answers)
             click.echo(f"{path}: ok ({profile.name}: {n} of {len(lib.statements)} statements answered)")
+            _warn_if_sparse(lib, profile, path)
     if failed:
         click.echo(f"{failed} of {len(files)} file(s) have problems.", err=True)
         sys.exit(EXIT_INPUT)

@@ -99,6 +99,12 @@ def progress_path(output: str | Path) -> Path:
     return output.with_name(output.name + PROGRESS_SUFFIX)
 
 
+def estimated_minutes(library: Library) -> int:
+    """Rough time to answer every statement (``evidence.seconds_per_statement``), rounded."""
+    seconds = library.settings.evidence.seconds_per_statement * len(library.statements)
+    return max(1, round(seconds / 60))
+
+
 def build_sections(library: Library) -> tuple[list[Section], list[Question]]:
     """The questionnaire's sections and its questions, in the order they are asked."""
     sections: list[Section] = []
@@ -603,8 +609,10 @@ class _Session:
         self.say("cruxfit assess: is AI-assisted alignment a good fit for you?")
         self.say("")
         fit = f", then, if you like, {k} questions about your own skills and situation" if k else ""
+        minutes = estimated_minutes(self.library)
         self.wrap(f"You will rate {n} statements about AI-assisted alignment (using today's AI "
-                  f"to help with alignment research) and the wider world{fit}. There are no right "
+                  f"to help with alignment research) and the wider world{fit}; that takes about "
+                  f"{minutes} minutes. There are no right "
                   "answers: the report shows what your own beliefs imply.", "")
         self.say("")
         self.wrap(f"Your progress is saved after every answer to {progress}; if you stop, "

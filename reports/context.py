@@ -223,7 +223,22 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         deciding.append(entry)
 
     best_alt = approach_by_slug.get(v.get("best_alternative", ""), {})
+    evidence = v.get("evidence") or {}
+    crux_titles = {c["id"]: c["title"] for c in result.get("cruxes") or []}
+    not_enough = (not inconclusive) and v.get("status") == "not-enough-answers"
+    top_slug = v.get("top_approach")
     verdict = {
+        "not_enough": not_enough,
+        "missing": [crux_titles.get(c, c) for c in evidence.get("missing") or []],
+        "crux_answers": [{"title": crux_titles.get(c, c), "n": n}
+                         for c, n in (evidence.get("crux_answers") or {}).items()],
+        "min_crux_answers": evidence.get("min_crux_answers"),
+        "min_each_crux": evidence.get("min_each_crux"),
+        "model_label": _label(v.get("model_label", "")),
+        "ev_rank": v.get("ev_rank"),
+        "ranked_approaches": v.get("ranked_approaches"),
+        "top_approach": approach_by_slug.get(top_slug, {}).get("name", top_slug),
+        "settled": bool(v.get("settled")),
         "inconclusive": inconclusive,
         "label": "Inconclusive" if inconclusive else _label(v["label"]),
         "css": "inconclusive" if inconclusive else _css_token(v["label"]),
@@ -239,7 +254,7 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     }
     thresholds = [
         {"label": _label(t["label"]), "condition": t["condition"], "meaning": t["meaning"],
-         "current": (not inconclusive) and t["label"] == v.get("label")}
+         "current": (not inconclusive) and t["label"] == v.get("model_label", v.get("label"))}
         for t in v.get("thresholds") or []
     ]
 
@@ -359,7 +374,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     suggestions = _suggestions(voi, tornado_rows, result["cruxes"], name_of)
 
     # ---- grantmaker's one line
-    deciding_crux = deciding[0]["name"] if deciding else "—"
+    deciding_crux = (deciding[0]["name"] if deciding
+                     else "none within range" if verdict["settled"] else "—")
     top_alt = verdict["best_alternative"]
     convergence = ("converged" if not inconclusive else "did NOT converge")
     if inconclusive:  # no number from an unsettled run goes into a table row

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from cruxfit.reports.files import write_atomic, write_atomic_text
 
-COLUMNS = ("name", "verdict", "p_best", "p_top3", "top_alternative", "deciding_crux",
-           "converged", "status", "source", "outputs", "error")
+COLUMNS = ("name", "verdict", "p_best", "p_top3", "top_alternative", "deciding_belief",
+           "answered", "total", "quality", "converged", "status", "source", "outputs", "error")
 
 
 def _csv(rows: list[dict]) -> str:
@@ -20,7 +20,7 @@ def _csv(rows: list[dict]) -> str:
     for row in rows:
         r = dict(row)
         r["outputs"] = " ".join(row.get("outputs") or [])
-        for k in ("name", "source", "error", "top_alternative", "deciding_crux"):
+        for k in ("name", "source", "error", "top_alternative", "deciding_belief"):
             # Spreadsheets execute cells that start with = + - @: neutralise them.
             if isinstance(r.get(k), str) and r[k][:1] in ("=", "+", "-", "@"):
                 r[k] = "'" + r[k]
