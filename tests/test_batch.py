@@ -28,7 +28,8 @@ def batch_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
     inputs = tmp / "in"
     inputs.mkdir()
-    _profile(inputs / "a.json", "Ada Lovelace", {"safety-sabotage": 2, "fit-careful-use": 6})
+    _profile(inputs / "a.json", "Ada Lovelace", {"safety-sabotage": 2, "fit-careful-use": 6,
+                                                 "scaling-improves": 5, "understanding-humans-lead": 5})
     _profile(inputs / "b.json", "Ada Lovelace", {"safety-sabotage": 6})  # same name: a clash
     _profile(inputs / "evil.json", "../../../etc/passwd", {"scaling-improves": 5})
     (inputs / "bad.yaml").write_text("name: Bad\nanswers:\n  safety-sabotage: 8\n", encoding="utf-8")
@@ -58,9 +59,15 @@ def test_summary_lists_every_input_with_its_outcome(batch_run):
     for key in ("a.json", "b.json", "evil.json"):
         r = rows[key]
         assert r["status"] == "done" and r["converged"] is True
-        assert r["verdict"] in ("strong fit", "good fit", "mixed", "less relevant")
         assert 0 <= r["p_best"] <= r["p_top3"] <= 1
-        assert r["top_alternative"] and r["deciding_crux"]
+        assert r["top_alternative"]
+        assert r["total"] == len(LIB.statements)
+    # Enough answers on the three cruxes: a verdict; one answer: "not enough answers".
+    assert rows["a.json"]["verdict"] in ("strong fit", "good fit", "mixed", "less relevant")
+    assert (rows["a.json"]["answered"], rows["a.json"]["quality"]) == (4, "ok")
+    for key in ("b.json", "evil.json"):
+        assert rows[key]["verdict"] == "not enough answers"
+        assert (rows[key]["answered"], rows[key]["quality"]) == (1, "sparse")
     # The report named in the summary holds the same verdict.
     report = json.loads((out / rows["a.json"]["outputs"][0]).read_text())
     assert report["verdict"]["label"] == rows["a.json"]["verdict"]

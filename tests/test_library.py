@@ -232,21 +232,47 @@ BROKEN = {
     ),
     "tilt on alignment-hard": (
         [data_edit("approaches.yaml",
-                   lambda d: _approach("rlhf")(d)["tilts"].__setitem__("alignment-hard", 0.3))],
-        [("approaches.yaml", "approaches[1].tilts.alignment-hard",
-          '"alignment-hard" cannot be a tilt: it already weighs the hard and easy ratings')],
+                   lambda d: _approach("rlhf")(d)["also"].__setitem__("alignment-hard", 0.2))],
+        [("approaches.yaml", "approaches[1].also.alignment-hard",
+          '"alignment-hard" cannot move an approach here: it already weighs the hard and easy ratings')],
     ),
-    "tilt out of range": (
+    "cross-cutting tilt out of range": (
         [data_edit("approaches.yaml",
-                   lambda d: _approach("rlhf")(d)["tilts"].__setitem__("coordination", 1.5))],
-        [("approaches.yaml", "approaches[1].tilts.coordination",
-          "1.5 is not allowed; a tilt is a number strictly between -1 and 1")],
+                   lambda d: _approach("rlhf")(d)["also"].__setitem__("coordination", 0.5))],
+        [("approaches.yaml", "approaches[1].also.coordination",
+          "0.5 is not allowed; a cross-cutting tilt is non-zero and at most 0.25 in size")],
     ),
-    "tilt on the boundary": (
+    "crux tilt beyond the band without a harm": (
         [data_edit("approaches.yaml",
-                   lambda d: _approach("rlhf")(d)["tilts"].__setitem__("coordination", -1))],
-        [("approaches.yaml", "approaches[1].tilts.coordination",
-          "-1 is not allowed; a tilt is a number strictly between -1 and 1")],
+                   lambda d: _approach("rlhf")(d)["cruxes"][0].__setitem__("tilt", 1.2))],
+        [("approaches.yaml", "approaches[1].cruxes[0].tilt",
+          "1.2 is not allowed; a crux tilt is non-zero and at most 0.6 in size (a larger one "
+          "needs `harm:` saying where the page says the work does harm)")],
+    ),
+    "variable used twice in one approach": (
+        [data_edit("approaches.yaml",
+                   lambda d: _approach("rlhf")(d)["also"].__setitem__("oversight-scales", 0.2))],
+        [("approaches.yaml", "approaches[1].cruxes",
+          '"oversight-scales" is used twice (in cruxes or also); a variable may enter an '
+          "approach once")],
+    ),
+    "ranked approach without cruxes": (
+        [data_edit("approaches.yaml", lambda d: _approach("rlhf")(d).pop("cruxes"))],
+        [("approaches.yaml", "approaches[1].cruxes",
+          "is missing; every ranked approach needs the cruxes of its own page, each mapped "
+          "onto a belief variable")],
+    ),
+    "beliefs reach beyond the band": (
+        [data_edit("model.yaml", lambda d: d["bands"].__setitem__("max_gain", 6.0))],
+        [("approaches.yaml", "approaches[0].cruxes",
+          "beliefs could raise this approach's value to 6.40 times its typical value; the "
+          "limit (bands.max_gain in model.yaml) is 6")],
+    ),
+    "verdict rule without a place by expected value": (
+        [data_edit("model.yaml", lambda d: d["verdicts"][1].pop("ev_rank_max"))],
+        [("model.yaml", "verdicts[1]",
+          "needs ev_rank_max: every verdict but the last follows the ranking by expected "
+          "value, so that it never rests on spread alone")],
     ),
     "cutpoints not increasing": (
         [data_edit("model.yaml", lambda d: d["likelihood"]["agree7"].__setitem__(

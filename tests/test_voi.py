@@ -16,7 +16,7 @@ import pytest
 from cruxfit.cruxes.library import VerdictRule
 from cruxfit.models import voi
 from cruxfit.models.analysis import evaluate
-from cruxfit.models.decision import rank_summary, verdict_for
+from cruxfit.models.decision import rank_summary, ev_rank, verdict_for
 from cruxfit.models.profile import load_profile
 
 
@@ -257,7 +257,8 @@ def _brute_verdicts(analysis, j, xs, mode):
         th = analysis.theta.copy()
         th[:, j] = t
         s = rank_summary(vm.values(th, analysis.ratings))
-        out.append(verdict_for(rules, s["p_best"][analysis.target],
+        out.append(verdict_for(rules, ev_rank(s["mean"], analysis.target),
+                               s["p_best"][analysis.target],
                                s["p_top3"][analysis.target]).label)
     return out
 
