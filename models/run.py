@@ -78,6 +78,9 @@ def _add_voi(result: dict, analysis: Analysis) -> None:
         return
     if hasattr(voi, "voi_summary"):
         result.update(voi.voi_summary(analysis))
+    from cruxfit.models.whatif import table_for  # noqa: PLC0415
+
+    result["whatif"] = table_for(analysis)
 
 
 def _timing(seconds: dict) -> dict:
