@@ -192,8 +192,8 @@
     var margin = values[targetIndex] - values[best];
     var targetName = data.approaches[targetIndex].name;
     summary.textContent = "Highest expected value: " + top.name + ". " + targetName +
-      " ranks " + rank + " of " + A + " by expected value (" + baseRank +
-      " at your credences), " + (margin >= 0 ? "ahead of " : "behind ") +
+      " ranks " + rank + " of " + A + " by expected value (at your own credences: " +
+      baseRank + "), " + (margin >= 0 ? "ahead of " : "behind ") +
       data.approaches[best].name + " by " + fmt(Math.abs(margin), 3) + ".";
     summary.dataset.top = top.slug;
     summary.dataset.targetRank = String(rank);
