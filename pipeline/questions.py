@@ -9,7 +9,6 @@ world, the optional personal fit).
 
 from __future__ import annotations
 
-import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,17 +26,28 @@ class Page:
     questions: tuple[qn.Question, ...]
 
 
-@functools.lru_cache(maxsize=8)
+_PAGES: dict[str, tuple[Page, ...]] = {}
+_EXPLAINED: dict[tuple[str, str, str], tuple[str, ...]] = {}
+
+
 def pages(library: Library) -> tuple[Page, ...]:
-    sections, questions = qn.build_sections(library)
-    out = []
-    for i, s in enumerate(sections, start=1):
-        out.append(Page(i, s, tuple(q for q in questions if q.section == s.id)))
-    return tuple(out)
+    """The questionnaire's parts as pages (cached per library content)."""
+    if library.sha256 not in _PAGES:
+        sections, questions = qn.build_sections(library)
+        _PAGES[library.sha256] = tuple(
+            Page(i, s, tuple(q for q in questions if q.section == s.id))
+            for i, s in enumerate(sections, start=1))
+    return _PAGES[library.sha256]
 
 
-@functools.lru_cache(maxsize=512)
 def _explanation(library: Library, kind: str, qid: str) -> tuple[str, ...]:
+    key = (library.sha256, kind, qid)
+    if key not in _EXPLAINED:
+        _EXPLAINED[key] = _explain(library, kind, qid)
+    return _EXPLAINED[key]
+
+
+def _explain(library: Library, kind: str, qid: str) -> tuple[str, ...]:
     # The terminal's `?` text, captured as paragraphs (one source for both front ends).
     q = next(q for q in qn.question_order(library) if q.kind == kind and q.id == qid)
     out = io.StringIO()

@@ -208,9 +208,9 @@ class App:
         self.pages = pq.pages(library)
 
     # ---------------------------------------------------------------- helpers
-    def page(self, name: str, request: Request, session: Session | None, status: int = 200,
+    def page(self, template: str, request: Request, session: Session | None, status: int = 200,
              **context: Any) -> HTMLResponse:
-        html = environment().get_template(name).render(
+        html = environment().get_template(template).render(
             csrf=session.csrf if session else "", n_pages=len(self.pages),
             parts=[{"number": p.number, "title": p.section.title} for p in self.pages],
             progress=pq.progress(self.library, session.state) if session else None,
