@@ -389,12 +389,14 @@ class App:
             return [f"{display}: the file name must end in "
                     + ", ".join(UPLOAD_SUFFIXES[:-1]) + f" or {UPLOAD_SUFFIXES[-1]}"], \
                 None, display, b"", suffix
+        size = upload.size
         raw = await upload.read(MAX_INPUT_BYTES + 1)
-        size = len(raw)
+        if size is None or size < len(raw):
+            size = len(raw)
         if size > MAX_INPUT_BYTES:
             # the same words as the CLI's reader (cruxes/loading.py)
-            return [f"{display}: is more than {MAX_INPUT_BYTES:,} bytes; the limit is "
-                    f"{MAX_INPUT_BYTES:,} bytes"], None, display, b"", suffix
+            return [f"{display}: is {size:,} bytes; the limit is {MAX_INPUT_BYTES:,} bytes"], \
+                None, display, b"", suffix
         try:
             subject = await run_in_threadpool(_parse_upload, self.library, raw, display, suffix)
         except InputError as exc:
@@ -457,9 +459,9 @@ class App:
     # ---------------------------------------------------------------- errors
     async def http_error(self, request: Request, exc: HTTPException) -> Response:
         session = self.sessions.get(request)
-        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else (
-            exc.detail if exc.status_code == 404 and exc.detail != "Not Found"
-            else "There is no page here.")
+        detail = str(exc.detail or "")
+        if exc.status_code == 404 and detail in ("", "Not Found"):
+            detail = "There is no page here."
         return self.page("message.html.j2", request, session, status=exc.status_code,
                          title="Not possible" if exc.status_code != 404 else "Not found",
                          message=detail)
