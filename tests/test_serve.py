@@ -515,3 +515,42 @@ def test_questionnaire_to_a_real_report(library, browser):
         pg.close()
     finally:
         live.stop()
+
+
+# ----------------------------------------------------------------------------- the command
+def test_serve_refuses_a_port_in_use(runner):
+    from cruxfit.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = runner.invoke(main, ["serve", "--port", str(port)])
+    assert r.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_serve_warns_when_not_on_loopback(runner, monkeypatch):
+    from cruxfit.cli import main
+    from cruxfit.pipeline import serve as serve_mod
+
+    calls = []
+    monkeypatch.setattr(serve_mod, "serve", lambda lib, **kw: calls.append(kw))
+    monkeypatch.setattr(serve_mod, "port_problem", lambda host, port: None)
+    r = runner.invoke(main, ["serve", "--host", "0.0.0.0", "--port", "9999"])
+    assert r.exit_code == 0, r.output
+    assert "Warning: listening on 0.0.0.0" in r.stderr
+    assert calls and calls[0]["host"] == "0.0.0.0"
+    r = runner.invoke(main, ["serve", "--port", "9999"])
+    assert "Warning" not in r.stderr
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["open_browser"] is False
+
+
+def test_wildcard_binding_still_refuses_other_names():
+    from cruxfit.pipeline.serve import allowed_hosts
+
+    hosts = allowed_hosts("0.0.0.0", 8765)
+    assert "127.0.0.1:8765" in hosts and "localhost:8765" in hosts
+    assert "evil.example:8765" not in hosts and "127.0.0.1:8766" not in hosts
+    assert allowed_hosts("127.0.0.1", 8765) == {"127.0.0.1:8765", "localhost:8765"}

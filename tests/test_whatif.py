@@ -231,3 +231,15 @@ def test_pdf_has_the_note_but_not_the_panel(fitted):
     assert "interactive what-if panel" in text
     assert "Reset to my credences" not in text
     assert "Try other credences" not in text
+
+
+def test_organisation_reports_carry_the_panel_too(library):
+    from cruxfit.reports.render import render_html
+
+    org = json.loads((REPO_ROOT / "tests" / "golden" / "org_result.json").read_text())
+    org["whatif"] = whatif.build_table(ValueModel(library))
+    html = render_html(org)
+    data = _panel_data(html)
+    assert [v["id"] for v in data["variables"]] == list(library.variable_ids)
+    means = {b["id"]: b["posterior_mean"] for b in org["beliefs"]}
+    assert [v["mean"] for v in data["variables"]] == [means[v] for v in library.variable_ids]
