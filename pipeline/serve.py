@@ -334,19 +334,19 @@ class App:
             profile = parse_profile_text(text, "profile.yaml", self.library)
         except InputError as exc:
             return await self.review(request, [str(p) for p in exc.problems], status=400)
-        return self._enqueue(session, profile, label=profile.name, audience="individual",
-                             input_name="profile.yaml", input_bytes=text.encode("utf-8"),
-                             input_type="profile", on_error=lambda msg: self.review(
-                                 request, [msg], status=503))
+        try:
+            return self._enqueue(session, profile, label=profile.name, audience="individual",
+                                 input_name="profile.yaml", input_bytes=text.encode("utf-8"),
+                                 input_type="profile")
+        except QueueFull as exc:
+            return await self.review(request, [str(exc)], status=503)
 
     def _enqueue(self, session: Session, subject, *, label: str, audience: str,
-                 input_name: str, input_bytes: bytes, input_type: str, on_error) -> Response:
-        try:
-            job = self.worker.submit(session.id, subject, label=label, audience=audience,
-                                     seed=self.seed, input_name=input_name,
-                                     input_bytes=input_bytes, input_type=input_type)
-        except QueueFull as exc:
-            return on_error(str(exc))
+                 input_name: str, input_bytes: bytes, input_type: str) -> Response:
+        """Queue an analysis and send the browser to its progress page (QueueFull if full)."""
+        job = self.worker.submit(session.id, subject, label=label, audience=audience,
+                                 seed=self.seed, input_name=input_name,
+                                 input_bytes=input_bytes, input_type=input_type)
         session.jobs.append(job.id)
         return self.redirect(f"/job/{job.id}", session)
 
@@ -370,13 +370,14 @@ class App:
                              audience=audience, audiences=AUDIENCES,
                              max_bytes=MAX_INPUT_BYTES, suffixes=UPLOAD_SUFFIXES)
         label = getattr(subject, "name", display)
-        return self._enqueue(
-            session, subject, label=label, audience=audience, input_name=display,
-            input_bytes=raw, input_type="csv" if suffix == ".csv" else "profile",
-            on_error=lambda msg: self.page("upload.html.j2", request, session, status=503,
-                                           problems=[msg], audience=audience,
-                                           audiences=AUDIENCES, max_bytes=MAX_INPUT_BYTES,
-                                           suffixes=UPLOAD_SUFFIXES))
+        try:
+            return self._enqueue(
+                session, subject, label=label, audience=audience, input_name=display,
+                input_bytes=raw, input_type="csv" if suffix == ".csv" else "profile")
+        except QueueFull as exc:
+            return self.page("upload.html.j2", request, session, status=503,
+                             problems=[str(exc)], audience=audience, audiences=AUDIENCES,
+                             max_bytes=MAX_INPUT_BYTES, suffixes=UPLOAD_SUFFIXES)
 
     async def _read_upload(self, form) -> tuple[list[str], Any, str, bytes, str]:
         upload = form.get("file")

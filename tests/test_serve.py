@@ -554,3 +554,52 @@ def test_wildcard_binding_still_refuses_other_names():
     assert "127.0.0.1:8765" in hosts and "localhost:8765" in hosts
     assert "evil.example:8765" not in hosts and "127.0.0.1:8766" not in hosts
     assert allowed_hosts("127.0.0.1", 8765) == {"127.0.0.1:8765", "localhost:8765"}
+
+
+def test_one_analysis_at_a_time_and_the_queue_is_shown(library, browser):
+    running, most, release = [0], [0], threading.Event()
+    lock = threading.Lock()
+
+    def blocking(lib, subject, seed, say):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        say("Stand-in sampler is busy.")
+        release.wait(30)
+        try:
+            return synthetic_run(lib, subject, seed, say)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    live = LiveServer(library, analyse=blocking, warm=False)
+    text = (Path(__file__).resolve().parent.parent / "data" / "example.yaml").read_bytes()
+    contexts = [browser.new_context() for _ in range(3)]
+    try:
+        pages_ = []
+        for i, ctx in enumerate(contexts):
+            pg = ctx.new_page()
+            pg.goto(live.url + "/upload")
+            pg.set_input_files("#file", files=[{"name": f"c{i}.yaml", "mimeType": "text/yaml",
+                                                "buffer": text}])
+            pg.click("#upload-form button[type=submit]")
+            pages_.append(pg)
+        time.sleep(0.5)
+        # read each progress page with its browser's cookie (the pages refresh themselves)
+        status = []
+        for ctx, pg in zip(contexts, pages_):
+            assert "/job/" in pg.url
+            html = ctx.request.get(pg.url, max_redirects=0).text()
+            status.append(" ".join(html.split()))
+        assert "Stand-in sampler is busy." in status[0]
+        assert "Waiting: 1 analysis before yours" in status[1]
+        assert "Waiting: 2 analyses before yours" in status[2]
+        release.set()
+        for pg in pages_:  # the progress page refreshes itself into the report
+            pg.wait_for_selector("#whatif.whatif-ready", timeout=60_000)
+        assert most[0] == 1
+    finally:
+        release.set()
+        for ctx in contexts:
+            ctx.close()
+        live.stop()
