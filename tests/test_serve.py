@@ -603,3 +603,31 @@ def test_one_analysis_at_a_time_and_the_queue_is_shown(library, browser):
         for ctx in contexts:
             ctx.close()
         live.stop()
+
+
+def test_web_pages_ask_what_assess_asks_in_the_same_order(library):
+    from cruxfit.pipeline.questions import pages
+
+    flat = [q for p in pages(library) for q in p.questions]
+    assert flat == qn.question_order(library)
+    statements = [q.id for q in flat if q.kind == "statement"]
+    assert sorted(statements) == sorted(s.id for s in library.statements)
+
+
+def test_form_answers_are_read_like_terminal_answers(library):
+    from cruxfit.pipeline.questions import field_name, pages, read_page
+
+    for page in pages(library):
+        for q in page.questions:
+            name = field_name(q)
+            for raw in ("5", "0.7", "70%", "", "unsure", "8", "abc", "?", "q", "1e400"):
+                if q.scale == "yesno":
+                    continue
+                values, errors = read_page(page, {name: raw})
+                reply = qn.interpret(q.scale, raw)
+                if reply.action == "answer":
+                    assert values[q] == reply.value and name not in errors
+                elif reply.action == "unsure":
+                    assert values[q] == qn.UNSURE and name not in errors
+                else:
+                    assert name in errors and q not in values
