@@ -631,3 +631,40 @@ def test_form_answers_are_read_like_terminal_answers(library):
                     assert values[q] == qn.UNSURE and name not in errors
                 else:
                     assert name in errors and q not in values
+
+
+def test_panel_applies_expected_value_verdict_rules_when_the_library_has_them(
+        browser, report_file, tmp_path):
+    """A verdict rule on the expected-value rank is checked live; probability rules are not
+    faked (the labels here are made up, as a future library might name them)."""
+    from cruxfit.reports.render import render_html
+
+    path, analysis, result = report_file
+    r = json.loads(json.dumps(result))
+    r["verdict"]["thresholds"] = [
+        {"label": "alpha", "rank_max": 1, "meaning": "", "condition": ""},
+        {"label": "beta", "rank_max": 3, "p_top3_min": 0.5, "meaning": "", "condition": ""},
+        {"label": "gamma", "meaning": "", "condition": "otherwise"},
+    ]
+    file = tmp_path / "rules.html"
+    file.write_text(render_html(r), encoding="utf-8")
+    vm = analysis.value_model
+    ids = list(vm.var_ids)
+    pg = browser.new_page()
+    pg.goto(file.as_uri())
+    pg.wait_for_selector("#whatif.whatif-ready")
+    rng = np.random.default_rng(3)
+    seen = set()
+    for _ in range(12):
+        theta = rng.uniform(0, 1, len(ids))
+        for v, x in zip(ids, theta):
+            pg.locator(f"#whatif-var-{v} input.whatif-number").fill(repr(float(x)))
+        values = vm.values(theta[None], vm.mean_ratings(1))[0]
+        rank = 1 + int(np.sum(values > values[vm.index(SEED_APPROACH)]))
+        want = "alpha" if rank == 1 else "beta" if rank <= 3 else "gamma"
+        line = pg.locator("#whatif-verdict")
+        assert line.get_attribute("data-label") == want
+        assert ("if the chances" in line.inner_text()) == (want == "beta")
+        seen.add(want)
+    assert len(seen) >= 2  # the credences drawn moved the verdict
+    pg.close()

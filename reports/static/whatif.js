@@ -151,18 +151,27 @@
   var evKeys = { rank_max: "rank", ev_rank_max: "rank", expected_value_rank_max: "rank",
                  margin_min: "margin", ev_margin_min: "margin" };
   function evVerdict(rank, margin) {
+    /* The first rule, in order, whose expected-value conditions hold. A rule that also
+       needs the sampler's probabilities is returned with needsChances set; a rule with
+       probability conditions only cannot be decided here, so the search stops there. */
     var rules = (data.verdict && data.verdict.thresholds) || [];
-    var checkable = rules.filter(function (r) {
+    var anyEv = rules.some(function (r) {
       return Object.keys(r).some(function (k) { return k in evKeys; });
     });
-    if (!checkable.length) { return null; }
+    if (!anyEv) { return null; }
     for (var i = 0; i < rules.length; i++) {
-      var r = rules[i], ok = true;
+      var r = rules[i], ok = true, ev = false, chances = false;
       Object.keys(r).forEach(function (k) {
-        if (evKeys[k] === "rank" && r[k] !== null && rank > r[k]) { ok = false; }
-        if (evKeys[k] === "margin" && r[k] !== null && margin < r[k]) { ok = false; }
+        if (k in evKeys && r[k] !== null && r[k] !== undefined) {
+          ev = true;
+          if (evKeys[k] === "rank" && rank > r[k]) { ok = false; }
+          if (evKeys[k] === "margin" && margin < r[k]) { ok = false; }
+        } else if (/^p_.*_min$/.test(k) && r[k]) {
+          chances = true;
+        }
       });
-      if (ok) { return r.label; }
+      if (!ev && chances) { return null; }
+      if (ok) { return { label: r.label, needsChances: chances }; }
     }
     return null;
   }
@@ -197,11 +206,13 @@
       data.approaches[best].name + " by " + fmt(Math.abs(margin), 3) + ".";
     summary.dataset.top = top.slug;
     summary.dataset.targetRank = String(rank);
-    var label = evVerdict(rank, margin);
+    var found = evVerdict(rank, margin);
+    var label = found ? found.label : "";
     var now = data.verdict && data.verdict.label;
-    if (label) {
+    if (found) {
       verdictLine.textContent = "Verdict from the expected-value ranking here: " + label +
-        (now ? " (your report: " + now + ")." : ".");
+        (found.needsChances ? ", if the chances of ranking first and in the top three also " +
+         "clear its thresholds" : "") + (now ? " (your report: " + now + ")." : ".");
     } else {
       verdictLine.textContent = (now ? "Your report's verdict: " + now + ". " : "") +
         "The verdict also weighs how sure the ranking is (the chances of ranking first and " +
