@@ -691,6 +691,5 @@ def serve(ctx, host, port, open_browser, seed):
                say=lambda m: click.echo(m, err=True))
 
 
-
 if __name__ == "__main__":  # pragma: no cover
     main()
