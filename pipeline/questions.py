@@ -111,7 +111,8 @@ def read_page(page: Page, form: Mapping[str, str]) -> tuple[dict[qn.Question, An
         name = field_name(q)
         raw = str(form.get(name, "") or "")
         if len(raw) > 100:
-            errors[name] = "Not an answer here: the text is too long. " + qn._allowed(q.scale)
+            errors[name] = web_message("Not an answer here: the text is too long. "
+                                       + qn._allowed(q.scale), q.scale)
             continue
         if q.scale == "yesno":
             if raw == "":
@@ -125,11 +126,19 @@ def read_page(page: Page, form: Mapping[str, str]) -> tuple[dict[qn.Question, An
             values[q] = UNSURE
         else:
             # help/back/quit words are terminal commands, not answers, in a form
-            errors[name] = reply.message or ("Not an answer here. " + qn._allowed(q.scale))
+            errors[name] = web_message(reply.message or
+                                       ("Not an answer here. " + qn._allowed(q.scale)), q.scale)
     gate = next((q for q in page.questions if q.kind == "fit-gate"), None)
     if gate is not None and values.get(gate) is None:
         values[gate] = any(v not in (None, UNSURE) for q, v in values.items() if q.kind == "fit")
     return values, errors
+
+
+def web_message(message: str, scale: str) -> str:
+    """The terminal's message about an answer, without the terminal's keys (Enter, ?, b, q)."""
+    hint = ("leave the box empty if you are unsure" if scale == "probability"
+            else 'choose "unsure" if you do not know')
+    return message.replace(f"; {qn.KEYS_AGREE}.", f"; {hint}.")
 
 
 def store(state: qn.State, values: Mapping[qn.Question, Any]) -> None:
