@@ -668,5 +668,45 @@ def assess(ctx, output, report_file, resume, force, audience, seed):
             sys.exit(code)
 
 
+# ---------------------------------------------------------------- serve (pipeline/serve.py)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but a loopback address lets other machines "
+                   "reach your answers; cruxfit warns when you do that.")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8765, show_default=True,
+              help="Port to listen on.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in your web browser.")
+@click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
+              help="Random seed of every report.")
+@click.pass_context
+@handle_errors
+def serve(ctx, host, port, open_browser, seed):
+    """The questionnaire and the report in your browser (a local web app).
+
+    Answer the statements page by page (progress survives a reload), get the report with a
+    what-if panel, and download the PDF, the JSON and your profile. Advisors can upload a
+    profile or a form CSV instead. Ctrl-C stops the server.
+    """
+    import ipaddress
+
+    from cruxfit.pipeline.serve import port_problem, serve as run_server
+
+    lib = _library(ctx)
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        click.echo(f"Warning: listening on {host}, not on 127.0.0.1: other machines that can "
+                   "reach this address can use the questionnaire and see its reports.", err=True)
+    problem = port_problem(host, port)
+    if problem:
+        raise click.UsageError(f"{problem}; choose another with --port or --host.")
+    run_server(lib, host=host, port=port, open_browser=open_browser, seed=seed,
+               say=lambda m: click.echo(m, err=True))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

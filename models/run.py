@@ -74,9 +74,11 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
 
 def _add_voi(result: dict, analysis: Analysis) -> None:
     from cruxfit.models import voi  # noqa: PLC0415  (numpy only, but not needed by light commands)
+    from cruxfit.models.whatif import table_for  # noqa: PLC0415
 
     result.update(voi.voi_summary(analysis))
     deciding_beliefs(result)
+    result["whatif"] = table_for(analysis)
 
 
 def _timing(seconds: dict) -> dict:

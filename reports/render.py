@@ -106,7 +106,10 @@ def render_html(result: dict, audience: str = "individual") -> str:
     else:
         ctx = build_context(result, audience)
         template = environment().get_template("report.html.j2")
-    return template.render(**ctx, figures=figures_for(ctx), css=Markup(_stylesheet()))
+    from cruxfit.reports.whatif import panel_context
+
+    return template.render(**ctx, figures=figures_for(ctx), css=Markup(_stylesheet()),
+                           whatif=panel_context(result))
 
 
 def render_compare_html(result: dict) -> str:

@@ -1,0 +1,1 @@
+"""Orchestration on top of the reports and models: the local web app (``cruxfit serve``)."""
