@@ -89,6 +89,8 @@ class Organisation:
     sha256: str = ""
     warnings: tuple[str, ...] = ()
     kind: str = "organisation"
+    #: For a form export: its layout and where each column went (see models/forms.py).
+    form: Mapping[str, Any] | None = None
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": "organisation"}
