@@ -280,6 +280,10 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
         raise InputError([Problem(name, "", f"has {len(rows)} row(s) but a {LAYOUTS[lay].label} "
                                             f"export has {n_head} header rows")])
     head = [r for _, r in rows[:n_head]]
+    if lay == "qualtrics" and not any(c.strip().startswith('{"ImportId"') for c in head[2]):
+        raise InputError([Problem(name, f"row {rows[2][0]}", "is not Qualtrics' row of import ids "
+                                  '({"ImportId": ...}), so this is not a Qualtrics export; '
+                                  "leave out --form-layout to detect the layout")])
     width = len(head[0])
     while width > 1 and not any(h[width - 1].strip() for h in head if width - 1 < len(h)):
         width -= 1  # trailing empty header cells (a trailing delimiter) are not columns
