@@ -50,6 +50,9 @@ DELIMITERS = (",", ";", "\t", "|")
 FORM_SUFFIXES = (".csv", ".xlsx")
 #: Widest export read: a form of every statement with a few columns per question.
 MAX_COLUMNS = 2_000
+#: Largest total size the parts of an .xlsx workbook may unpack to (a form export of 500
+#: respondents is well under 10 MB unpacked).
+MAX_XLSX_UNPACKED = 50 * 1024 * 1024
 
 
 @dataclass
@@ -211,6 +214,17 @@ def read_xlsx_table(path: str | Path) -> Table:
     except ImportError:  # pragma: no cover - a dependency of cruxfit
         raise InputError([Problem(name, "", "reading .xlsx needs openpyxl; install it or export "
                                             "the responses as .csv")]) from None
+    try:
+        import zipfile
+
+        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise InputError([Problem(name, "", "is not a readable .xlsx workbook (a damaged zip "
+                                            "archive)")]) from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        # A workbook is a zip archive: bound what it may unpack to, not only its size on disk.
+        raise InputError([Problem(name, "", f"unpacks to {unpacked:,} bytes; the limit is "
+                                            f"{MAX_XLSX_UNPACKED:,} bytes")])
     limit_rows = MAX_RESPONDENTS + 4
     rows: list[tuple[int, list[str]]] = []
     truncated = False
@@ -452,7 +466,7 @@ def read_organisation(path: str | Path, library: Library, name: str | None = Non
                       layout: str = "auto") -> Organisation:
     """A form export of respondents as one organisation, named after the file unless told otherwise."""
     read = read_form(path, library, layout)
-    org_name = name or Path(path).stem.replace("_", " ").replace("-", " ").strip() or "Organisation"
+    org_name = name or redact(Path(path).stem).replace("_", " ").replace("-", " ").strip() or "Organisation"
     return Organisation(name=org_name[:MAX_NAME], respondents=tuple(read.profiles),
                         source=str(path), sha256=read.sha256, warnings=tuple(read.warnings),
                         form=read.placement.summary())

@@ -505,6 +505,37 @@ def test_not_an_xlsx_workbook_is_refused(tmp_path):
     assert res.stderr.splitlines()[0] == f"Error: {p}: is not an .xlsx workbook (export the responses as .xlsx or .csv)"
 
 
+def test_a_workbook_that_unpacks_too_far_is_refused(tmp_path):
+    import zipfile
+
+    p = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 1024 * 1024))
+    with pytest.raises(InputError) as info:
+        read_form(p, LIB)
+    assert "unpacks to" in info.value.problems[0].message
+
+
+def test_batch_plans_form_exports_with_the_layout_override(tmp_path):
+    from cruxfit.models.batch import plan
+
+    jobs, warnings = plan(LIB, [FORMS / "typeform.csv", FORMS / "microsoft_forms.xlsx"],
+                          rows_are_applicants=True, formats=("json",), seed=0, audience="grantmaker",
+                          form_layout="auto")
+    assert [j.subject.name for j in jobs] == ["Ana Lima", "Ben Okafor", "Chen",
+                                              "Ana Lima", "Respondent 2", "Ben Okafor"]
+    assert_no_private(warnings)
+    jobs, _ = plan(LIB, [FORMS / "typeform.csv"], rows_are_applicants=False, formats=("json",),
+                   seed=0, audience="grantmaker", form_layout="plain")
+    assert jobs[0].subject.form["layout"] == "plain"
+
+
+def test_an_address_in_the_file_name_stays_out_of_the_organisation_name(tmp_path):
+    p = tmp_path / "answers-ana@example.org.csv"
+    shutil.copy(FORMS / "google_forms.csv", p)
+    assert_no_private(read_organisation(p, LIB).name)
+
+
 def test_report_provenance_names_the_layout():
     from cruxfit.reports.render import render_html
 
