@@ -109,9 +109,12 @@ def parse_csv(text: str) -> tuple[list[tuple[int, list[str]]], str, tuple[int, s
     most columns wins. When none qualifies, the delimiter that splits the header into the most
     cells is used, so that the rows that do not fit are refused by number.
     """
+    # A delimiter absent from the first line cannot split the header into more cells than
+    # one, so only those present are tried over the whole text.
+    first = next((line for line in text.split("\n") if line.strip()), "")
     tried = []
     for d in DELIMITERS:
-        rows, failure = _parse(text, d)
+        rows, failure = _parse(text, d) if d in first or d == "," else ([], (0, ""))
         tried.append((d, rows, failure))
     good = [(len(next(r for _, r in rows if any(c.strip() for c in r))), -k, d, rows)
             for k, (d, rows, failure) in enumerate(tried) if failure is None and _consistent(rows)]
@@ -126,7 +129,6 @@ def parse_csv(text: str) -> tuple[list[tuple[int, list[str]]], str, tuple[int, s
         return 0
 
     # Judge the header by its first line alone (a clean prefix under every delimiter).
-    first = text.split("\n", 1)[0]
     widths = []
     for k, d in enumerate(DELIMITERS):
         head, _ = _parse(first + "\n", d)
