@@ -404,7 +404,7 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
         if bad:
             continue
 
-        def cells(cols):
+        def cells(cols, row=row):
             return [" ".join(row[c.index].split()) for c in cols]
 
         person = None
