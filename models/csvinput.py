@@ -429,11 +429,13 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
         warnings.append(f"{name}: row(s) {', '.join(map(str, private_names))}: the name holds an "
                         "e-mail or IP address, which is never used; the respondent is numbered")
     profiles = []
+    layout_used = {k: v for k, v in placement.summary().items() if k in ("layout", "label", "chosen")}
+    by_row = {p[0]: p[2] for p in people}
     for number, person, final_name in _unique_names(people, warnings, name):
-        data = dict(next(p[2] for p in people if p[0] == number))
+        data = dict(by_row[number])
         data.pop("k")
         profiles.append(Profile(name=final_name, kind="individual", source=f"{name}:row {number}",
-                                sha256=table.sha256, **data))
+                                sha256=table.sha256, form=layout_used, **data))
     problems.raise_if_any()
     return FormRead(profiles, [redact(w) for w in warnings], table.sha256, placement)
 

@@ -523,6 +523,8 @@ def test_batch_plans_form_exports_with_the_layout_override(tmp_path):
                           form_layout="auto")
     assert [j.subject.name for j in jobs] == ["Ana Lima", "Ben Okafor", "Chen",
                                               "Ana Lima", "Respondent 2", "Ben Okafor"]
+    # Each applicant's report names the layout its row was read from (provenance).
+    assert [j.subject.form["layout"] for j in jobs] == ["typeform"] * 3 + ["microsoft-forms"] * 3
     assert_no_private(warnings)
     jobs, _ = plan(LIB, [FORMS / "typeform.csv"], rows_are_applicants=False, formats=("json",),
                    seed=0, audience="grantmaker", form_layout="plain")
