@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,19 +232,24 @@ def read_xlsx_table(path: str | Path) -> Table:
     rows: list[tuple[int, list[str]]] = []
     truncated = False
     try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        try:
-            sheet = book.worksheets[0]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if number > limit_rows:
-                    truncated = True
-                    break
-                cells = [_xlsx_text(v) for v in values[:MAX_COLUMNS + 1]]
-                while cells and not cells[-1].strip():
-                    cells.pop()
-                rows.append((number, cells))
-        finally:
-            book.close()
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it does not read; values are unaffected.
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+            try:
+                sheet = book.worksheets[0]
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    cells = [_xlsx_text(v) for v in values[:MAX_COLUMNS + 1]]
+                    while cells and not cells[-1].strip():
+                        cells.pop()
+                    if not cells:
+                        continue  # formatted but empty rows
+                    if len(rows) >= limit_rows:
+                        truncated = True
+                        break
+                    rows.append((number, cells))
+            finally:
+                book.close()
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure inside a foreign file is bad input

@@ -515,6 +515,29 @@ def test_a_workbook_that_unpacks_too_far_is_refused(tmp_path):
     assert "unpacks to" in info.value.problems[0].message
 
 
+def test_an_xlsx_over_the_respondent_limit_is_refused_and_blank_rows_do_not_count(tmp_path):
+    import openpyxl
+
+    from cruxfit.models.profile import MAX_RESPONDENTS
+
+    def book(n, blanks):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.append(["Name", "safety-sabotage"])
+        for k in range(n):
+            ws.append([f"P{k}", k % 7 + 1])
+        for k in range(blanks):  # formatted, empty rows as spreadsheets keep them
+            ws.cell(row=n + 2 + k, column=1).value = " "
+        p = tmp_path / f"{n}-{blanks}.xlsx"
+        wb.save(p)
+        return p
+
+    assert len(read_form(book(3, 600), LIB).profiles) == 3
+    with pytest.raises(InputError) as info:
+        read_form(book(MAX_RESPONDENTS + 10, 0), LIB)
+    assert f"the limit is {MAX_RESPONDENTS}" in info.value.problems[0].message
+
+
 def test_batch_plans_form_exports_with_the_layout_override(tmp_path):
     from cruxfit.models.batch import plan
 
