@@ -51,6 +51,10 @@ DELIMITERS = (",", ";", "\t", "|")
 FORM_SUFFIXES = (".csv", ".xlsx")
 #: Widest export read: a form of every statement with a few columns per question.
 MAX_COLUMNS = 2_000
+#: Qualtrics' Status values (text, or the numeric codes of a numeric export) that are not
+#: real responses: previews, tests and spam.
+QUALTRICS_NOT_RESPONSES = {"survey preview", "survey test", "spam", "preview spam", "imported spam",
+                           "offline survey preview", "1", "2", "8", "9", "12", "17"}
 #: Largest total size the parts of an .xlsx workbook may unpack to (a form export of 500
 #: respondents is well under 10 MB unpacked).
 MAX_XLSX_UNPACKED = 50 * 1024 * 1024
@@ -358,6 +362,16 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
         problems.raise_if_any()
 
     body = rows[n_head:]
+    position = {n: k for k, (n, _) in enumerate(body, start=1)}  # "Respondent k" numbering
+    if lay == "qualtrics" and "Status" in [c.strip() for c in head[0]]:
+        # Qualtrics keeps the survey builder's previews and tests, and flagged spam, among the
+        # responses (its Status column, as text or as a code); they are nobody's answers.
+        at = [c.strip() for c in head[0]].index("Status")
+        dropped = [n for n, r in body if at < len(r) and r[at].strip().lower() in QUALTRICS_NOT_RESPONSES]
+        if dropped:
+            warnings.append(f"{name}: row(s) {', '.join(map(str, dropped))} left out: Qualtrics marks "
+                            "them as survey previews, tests or spam (Status column)")
+            body = [(n, r) for n, r in body if n not in dropped]
     if table.truncated or len(body) > MAX_RESPONDENTS:
         problems.add("", f"has more than {MAX_RESPONDENTS} respondents; the limit is {MAX_RESPONDENTS}")
         body = body[:MAX_RESPONDENTS]
@@ -371,7 +385,8 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
     role_cols = placement.of("role")
     people: list[tuple[int, str | None, dict]] = []
     private_names = []
-    for k, (number, row) in enumerate(body, start=1):
+    for number, row in body:
+        k = position[number]
         if len(row) != width and (len(row) < width or any(c.strip() for c in row[width:])):
             problems.add(f"row {number}", f"has {len(row)} cells but the header has {width}; "
                                           "check the quoting and the delimiter of this row")

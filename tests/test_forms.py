@@ -116,6 +116,19 @@ def test_qualtrics_export_with_three_header_rows():
     assert_no_private(org.warnings, org.to_data(), org.form)
 
 
+def test_qualtrics_previews_and_spam_are_left_out_with_a_warning(tmp_path):
+    with open(FORMS / "qualtrics.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    status = rows[0].index("Status")
+    rows[4][status] = "Survey Preview"  # Ben's row, the second response
+    p = tmp_path / "q.csv"
+    with open(p, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    org = read_organisation(p, LIB)
+    assert [m.name for m in org.respondents] == ["Ana Lima", "Respondent 3"]
+    assert any("row(s) 5 left out" in w and "previews" in w for w in org.warnings)
+
+
 def test_microsoft_forms_xlsx_export():
     org = read_organisation(FORMS / "microsoft_forms.xlsx", LIB)
     assert org.form["layout"] == "microsoft-forms"
