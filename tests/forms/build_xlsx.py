@@ -35,7 +35,7 @@ def typed(cell: str):
 
 
 def save(book: openpyxl.Workbook, name: str) -> None:
-    # Fixed document times, so that rebuilding gives the same bytes' content.
+    # Fixed document times; a rebuild gives the same cells (the zip's own dates still differ).
     book.properties.created = book.properties.modified = dt.datetime(2026, 11, 4, 12, 0, 0)
     book.save(HERE / name)
 
