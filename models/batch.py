@@ -71,7 +71,7 @@ def expand_inputs(inputs: Iterable[Path]) -> tuple[list[Path], list[Job]]:
             found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in PROFILE_SUFFIXES
                            and not f.name.startswith("."))
             if not found:
-                failures.append(Job(str(p), problems=[Problem(str(p), "", "is a folder with no .yaml, .yml, .json or .csv files")], status="failed"))
+                failures.append(Job(str(p), problems=[Problem(str(p), "", "is a folder with no .yaml, .yml, .json, .csv or .xlsx files")], status="failed"))
             files.extend(found)
         elif not p.exists():
             failures.append(Job(str(p), problems=[Problem(str(p), "", "no such file or folder")], status="failed"))
