@@ -432,14 +432,13 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
         candidates = cells(name_cols) + [" ".join(p for p in (f, l) if p) for f, l in
                                          zip(cells(first_cols) or [""], cells(last_cols) or [""])]
         for cand in candidates:
-            if not cand or cand.lower() in ANONYMOUS:
-                continue
-            if has_private(cand):
-                private_names.append(number)
+            if not cand or cand.lower() in ANONYMOUS or has_private(cand):
                 continue
             person = cand[:MAX_NAME]
             break
         role = next((c for c in cells(role_cols) if c and not has_private(c)), None)
+        if any(has_private(c) for c in candidates + cells(role_cols)):
+            private_names.append(number)
         people.append((number, person, {
             "answers": dict(sorted(answers.items(), key=lambda kv: order[kv[0]])),
             "unsure": tuple(sorted(unsure, key=order.__getitem__)),
@@ -447,8 +446,8 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
             "role": role[:MAX_NAME] if role else None, "k": k,
         }))
     if private_names:
-        warnings.append(f"{name}: row(s) {', '.join(map(str, private_names))}: the name holds an "
-                        "e-mail or IP address, which is never used; the respondent is numbered")
+        warnings.append(f"{name}: row(s) {', '.join(map(str, private_names))}: a name or role "
+                        "holds an e-mail or IP address, which is never used")
     profiles = []
     layout_used = {k: v for k, v in placement.summary().items() if k in ("layout", "label", "chosen")}
     by_row = {p[0]: p[2] for p in people}
