@@ -119,7 +119,12 @@ def form_markdown(library: Library, *, fit: bool = True) -> str:
            "* *Probability questions*: a short answer that accepts a number from 0 to 100; keep "
            f"\"{PERCENT_MARKER}\" at the end of the title (answers such as \"70%\" work too).",
            "* *Personal fit* (optional): a yes/no question, then 1–7 scales labelled "
-           "\"Not at all\" and \"Very well\".", "",
+           "\"Not at all\" and \"Very well\".",
+           "* *Grids and matrices* (Google Forms grids, SurveyMonkey and Qualtrics matrices, "
+           "Likert questions) work too when each row is titled with the statement's text or "
+           f"carries its id in brackets, e.g. `[{library.statements[0].id}]`. Opinion scales "
+           "and sliders must run from 1 to 7 (probabilities from 0 to 100, with "
+           f"\"{PERCENT_MARKER}\" at the end of the title).", "",
            f"Form description: {_md(DESCRIPTION)}"]
     section = None
     for item in items:
