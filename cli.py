@@ -178,21 +178,33 @@ def _warn_if_sparse(lib, profile, path) -> None:
                f"{ev['min_each_crux']} on each crux.", err=True)
 
 
+def _form_layout_option(func):
+    from cruxfit.models.forms import LAYOUT_CHOICES
+
+    return click.option(
+        "--form-layout", type=click.Choice(LAYOUT_CHOICES), default="auto", show_default=True,
+        help="Layout of a form export (CSV or XLSX): detected from the file unless given.")(func)
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@_form_layout_option
 @click.pass_context
 @handle_errors
-def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool) -> None:
-    """Check profile files (YAML, JSON or form-style CSV); print every problem, one line each.
+def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool, form_layout: str) -> None:
+    """Check profile files (YAML, JSON, or a form export in CSV or XLSX); print every problem.
 
-    Exits 0 when every file is valid and 2 when any has a problem.
+    For a form export it also says which layout it detected (Google Forms, Typeform,
+    SurveyMonkey, Qualtrics, Microsoft Forms or plain) and which columns it matched to
+    statements, ignored, or could not place. Exits 0 when every file is valid and 2 when any
+    has a problem.
     """
     lib = _library(ctx)
     failed = 0
     for path in files:
         try:
-            profile = load_subject(lib, path)
+            profile = load_subject(lib, path, form_layout)
         except InputError as exc:
             failed += 1
             _print_problems(exc)
@@ -205,6 +217,11 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool) -> None:
             n = sum(len(m.answers) for m in profile.respondents)
             click.echo(f"{path}: ok ({profile.name}: organisation of {len(profile.respondents)} "
                        f"respondents, {n} answers)")
+            if getattr(profile, "form", None):
+                from cruxfit.reports.formspec import describe_placement
+
+                for line in describe_placement(profile.form):
+                    click.echo(f"  {line}")
         else:
             n = len(profile.answers)
             click.echo(f"{path}: ok ({profile.name}: {n} of {len(lib.statements)} statements answered)")
@@ -264,20 +281,20 @@ def _example_profile_path() -> Path:
     return Path(cruxfit.cruxes.__file__).resolve().parent.parent / "data" / "example.yaml"
 
 
-def load_subject(lib, path: Path):
-    """A profile file (YAML/JSON, individual or organisation) or a form-style CSV."""
-    if Path(path).suffix.lower() == ".csv":
+def load_subject(lib, path: Path, form_layout: str = "auto"):
+    """A profile file (YAML/JSON, individual or organisation) or a form export (CSV, XLSX)."""
+    if Path(path).suffix.lower() in (".csv", ".xlsx"):
         from cruxfit.models.csvinput import read_organisation
 
-        return read_organisation(path, lib)
+        return read_organisation(path, lib, layout=form_layout)
     from cruxfit.models.profile import load_profile
 
     return load_profile(path, lib)
 
 
-def _load_profile_arg(lib, profile: Path | None):
+def _load_profile_arg(lib, profile: Path | None, form_layout: str = "auto"):
     path = profile if profile is not None else _example_profile_path()
-    subject = load_subject(lib, path)
+    subject = load_subject(lib, path, form_layout)
     for warning in getattr(subject, "warnings", ()):
         click.echo(f"Warning: {warning}", err=True)
     return subject, path
@@ -325,10 +342,12 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
               help="Exit 0 even when sampling did not converge (the verdict stays 'inconclusive').")
 @click.option("--save-posterior", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the posterior (ArviZ InferenceData, NetCDF) to this file.")
+@_form_layout_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.pass_context
 @handle_errors
-def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_posterior, quiet):
+def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_posterior, quiet,
+           form_layout="auto"):
     """Analyse a profile and write the report (PDF by default; also HTML or JSON).
 
     With no PROFILE, the bundled example profile is used. Exit status: 0 done, 2 bad input,
@@ -336,7 +355,7 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     """
     say = _say(quiet)
     lib = _library(ctx)
-    prof, _ = _load_profile_arg(lib, profile)
+    prof, _ = _load_profile_arg(lib, profile, form_layout)
     fmt = fmt or format_from_suffix(output)
     code = produce_report(lib, prof, output, fmt=fmt, audience=audience, seed=seed,
                           save_posterior=save_posterior, say=say)
@@ -493,10 +512,12 @@ def _formats(value: str) -> tuple[str, ...]:
 @click.option("--force", is_flag=True, help="Redo reports even when they are up to date.")
 @click.option("--rows-are-applicants", is_flag=True,
               help="Treat each row of a CSV input as one individual (default: a CSV is one organisation).")
+@_form_layout_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
 @handle_errors
-def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_applicants, quiet):
+def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_applicants, quiet,
+          form_layout="auto"):
     """Reports for many profiles at once, plus summary.pdf, summary.csv and summary.json.
 
     INPUTS are profile files, folders of them (searched recursively), or form-style CSVs.
@@ -553,7 +574,7 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
 
     outcome = run_batch(lib, inputs, outdir, formats=formats, seed=seed, audience=audience,
                         jobs_n=jobs, force=force, rows_are_applicants=rows_are_applicants,
-                        progress=progress, say=say, summary_meta=summary_meta)
+                        form_layout=form_layout, progress=progress, say=say, summary_meta=summary_meta)
     if interactive:
         click.echo("", err=True)
     for w in outcome.warnings:
@@ -589,6 +610,48 @@ def warmup(ctx):
     import cruxfit.reports.render  # noqa: F401 - warms imports of the renderer too
 
     click.echo(f"Ready: models compiled and cached in {time.monotonic() - t0:.1f} s.", err=True)
+
+
+@main.command()
+@click.option("-f", "--format", "fmt", type=click.Choice(("markdown", "csv")), default="markdown",
+              show_default=True, help="Markdown to read, or CSV with one row per question.")
+@click.option("--google-apps-script", "apps_script", is_flag=True,
+              help="Print a Google Apps Script that creates the whole Google Form instead.")
+@click.option("--no-fit", is_flag=True, help="Leave out the optional personal-fit part.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file instead of standard output (refuses to overwrite).")
+@click.pass_context
+@handle_errors
+def form(ctx, fmt, apps_script, no_fit, output):
+    """Print the questionnaire for building it in a web-form tool.
+
+    \b
+    The questions come in the order `cruxfit assess` asks them, each with its
+    answer scale and labels, then the optional personal-fit part. Title each
+    question in the form exactly as printed: an export of that form (CSV or
+    XLSX) then reads back with every column matched (`cruxfit validate` shows it).
+      cruxfit form > questions.md
+      cruxfit form --format csv > questions.csv
+      cruxfit form --google-apps-script > make-form.gs
+    Paste the script into a new project at script.google.com and run
+    createCruxfitForm: it creates the Google Form and logs its links.
+    """
+    from cruxfit.reports.formspec import form_apps_script, form_csv, form_markdown
+
+    lib = _library(ctx)
+    if apps_script:
+        text = form_apps_script(lib, fit=not no_fit, version=cruxfit_version())
+    elif fmt == "csv":
+        text = form_csv(lib, fit=not no_fit)
+    else:
+        text = form_markdown(lib, fit=not no_fit)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from cruxfit.reports.files import write_new_text
+
+    write_new_text(output, text)
+    click.echo(f"Wrote {output}", err=True)
 
 
 # ---------------------------------------------------------------- assess (owned by the

@@ -363,6 +363,7 @@ class Analysis:
                 "versions": versions,
                 "hdi_prob": HDI_PROB,
                 "value_draws": int(self.values.shape[0]),
+                **({"form_layout": dict(self.profile.form)} if getattr(self.profile, "form", None) else {}),
             },
         }
 

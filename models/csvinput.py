@@ -1,10 +1,17 @@
-"""Form-style CSV input: one row per respondent, one column per statement id.
+"""Organisations from form exports: CSV (any web form) and XLSX (SurveyMonkey, Microsoft Forms).
 
-This is the shape a web form exports. The reader tolerates what such exports contain: a
-UTF-8 byte-order mark, blank cells (unsure), agreement written as text ("Strongly agree"),
-probabilities written as percentages ("70%"), and extra columns such as a timestamp, which
-are named in a warning and ignored, never silently. Optional ``name`` and ``role`` columns
-identify respondents; personal-fit items may appear as ``fit:<id>`` or by their bare id.
+One row per respondent. Which column holds which statement, who the respondent is, and which
+columns are the tool's own bookkeeping is decided by :mod:`cruxfit.models.forms`; this
+module reads the file and turns the rows into profiles.
+
+Reading a CSV follows the standard rules (RFC 4180: fields quoted with ``"``, a quote inside
+a quoted field doubled, line breaks allowed inside quoted fields) and chooses the delimiter
+(comma, semicolon, tab or bar) from the **whole** file: the one under which the header and
+every row have the same number of cells. Nothing is guessed past that: a row with a
+different number of cells, or a quote that is never closed, is refused with its row number.
+The reader also accepts a UTF-8 byte-order mark, blank cells (unsure, never the midpoint),
+agreement written as text ("Somewhat agree"), probabilities written as "70%", and extra
+columns, each named in a warning. E-mail and IP addresses are never read into anything.
 """
 
 from __future__ import annotations
@@ -12,175 +19,478 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
+import os
+import stat
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-from cruxfit.cruxes.errors import InputError, Problem, Problems, did_you_mean
+from cruxfit.cruxes.errors import InputError, Problem, Problems
 from cruxfit.cruxes.library import Library
-from cruxfit.cruxes.loading import read_text
+from cruxfit.cruxes.loading import MAX_INPUT_BYTES, read_text
+from cruxfit.models.forms import (
+    ANONYMOUS,
+    LAYOUT_CHOICES,
+    LAYOUTS,
+    Placement,
+    answer_value,
+    detect_layout,
+    has_private,
+    place_columns,
+    redact,
+)
 from cruxfit.models.profile import (
     MAX_NAME,
     MAX_RESPONDENTS,
-    UNSURE,
     Organisation,
     Profile,
     check_answer,
 )
 
-LIKERT = {
-    "strongly disagree": 1, "disagree": 2, "somewhat disagree": 3, "slightly disagree": 3,
-    "neither agree nor disagree": 4, "neither": 4, "neutral": 4,
-    "somewhat agree": 5, "slightly agree": 5, "agree": 6, "strongly agree": 7,
-}
-UNSURE_WORDS = {"", "unsure", "not sure", "don't know", "dont know", "do not know", "n/a", "na", "?"}
-NAME_COLUMNS = ("name", "respondent", "full name")
-ROLE_COLUMNS = ("role", "position", "job title")
+DELIMITERS = (",", ";", "\t", "|")
+FORM_SUFFIXES = (".csv", ".xlsx")
+#: Widest export read: a form of every statement with a few columns per question.
+MAX_COLUMNS = 2_000
+#: Qualtrics' Status values (text, or the numeric codes of a numeric export) that are not
+#: real responses: previews, tests and spam.
+QUALTRICS_NOT_RESPONSES = {"survey preview", "survey test", "spam", "preview spam", "imported spam",
+                           "offline survey preview", "1", "2", "8", "9", "12", "17"}
+#: Largest total size the parts of an .xlsx workbook may unpack to (a form export of 500
+#: respondents is well under 10 MB unpacked).
+MAX_XLSX_UNPACKED = 50 * 1024 * 1024
 
 
-def _cell(text: str, scale: str):
-    """A CSV cell as an answer value for check_answer."""
-    t = text.strip()
-    low = t.lower()
-    if low in UNSURE_WORDS:
-        return UNSURE
-    if scale == "agree7":
-        if low in LIKERT:
-            return LIKERT[low]
-        m = re.fullmatch(r"([1-7])(?:\s*[-–:.)]\s*.*)?", t)  # "7 - Strongly agree", "5."
-        if m:
-            return int(m.group(1))
-    else:
-        m = re.fullmatch(r"(-?[0-9]+(?:\.[0-9]+)?)\s*%", t)
-        if m:
-            return float(m.group(1)) / 100.0
-    try:
-        number = float(t.replace(",", ".")) if re.fullmatch(r"-?[0-9]+(?:[.,][0-9]+)?(?:[eE]-?[0-9]+)?", t) else None
-    except ValueError:
-        number = None
-    if number is not None:
-        return int(number) if number.is_integer() and scale == "agree7" else number
-    return t
+@dataclass
+class Table:
+    """The cells of an export, each row with its row number in the file (1-based)."""
+
+    rows: list[tuple[int, list[str]]]
+    sha256: str
+    delimiter: str = ","
+    truncated: bool = False  # more rows than any organisation may have
 
 
-def _sniff(text: str) -> csv.Dialect | type[csv.Dialect]:
-    first = text.split("\n", 1)[0]
-    try:
-        return csv.Sniffer().sniff(first, delimiters=",;\t")
-    except csv.Error:
-        return csv.excel
+# --------------------------------------------------------------------------- CSV
 
 
-def read_rows(path: str | Path, library: Library) -> tuple[list[Profile], list[str], str]:
-    """Respondent profiles from a CSV, plus warnings and the text's SHA-256."""
+def _parse(text: str, delimiter: str) -> tuple[list[tuple[int, list[str]]], tuple[int, str] | None]:
+    """Records of ``text`` under one delimiter, or the row and reason where strict parsing fails."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"',
+                        doublequote=True, skipinitialspace=False, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    number = 0
+    while True:
+        number += 1
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows, None
+        except csv.Error as exc:
+            if "end of data" in str(exc) or "EOF" in str(exc):
+                why = (f"a quoted cell that starts on line {start} is never closed (a lone \" "
+                       "swallows the rows after it); double a quote inside a quoted cell (\"\")")
+            else:
+                why = (f"a quoted cell on line {reader.line_num} has text after its closing "
+                       "quote; double a quote inside a quoted cell (\"\")")
+            return rows, (number, why)
+        rows.append((number, row))
+
+
+def _consistent(rows: list[tuple[int, list[str]]]) -> bool:
+    body = [r for _, r in rows if any(c.strip() for c in r)]
+    if not body or len(body[0]) < 2:
+        return False
+    width = len(body[0])
+    return all(len(r) == width or (len(r) > width and not any(c.strip() for c in r[width:]))
+               for r in body)
+
+
+def parse_csv(text: str) -> tuple[list[tuple[int, list[str]]], str, tuple[int, str] | None]:
+    """(records, delimiter, failure) for CSV text, the delimiter chosen over the whole text.
+
+    A delimiter qualifies when the text parses strictly under it and the header and every
+    non-blank row have the same number of cells (at least two). Of those, the one giving the
+    most columns wins. When none qualifies, the delimiter that splits the header into the most
+    cells is used, so that the rows that do not fit are refused by number.
+    """
+    # A delimiter absent from the first line cannot split the header into more cells than
+    # one, so only those present are tried over the whole text.
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    tried = []
+    for d in DELIMITERS:
+        rows, failure = _parse(text, d) if d in first or d == "," else ([], (0, ""))
+        tried.append((d, rows, failure))
+    good = [(len(next(r for _, r in rows if any(c.strip() for c in r))), -k, d, rows)
+            for k, (d, rows, failure) in enumerate(tried) if failure is None and _consistent(rows)]
+    if good:
+        _, _, d, rows = max(good)
+        return rows, d, None
+
+    def header_width(rows):
+        for _, r in rows:
+            if any(c.strip() for c in r):
+                return len(r)
+        return 0
+
+    # Judge the header by its first line alone (a clean prefix under every delimiter).
+    widths = []
+    for k, d in enumerate(DELIMITERS):
+        head, _ = _parse(first + "\n", d)
+        widths.append((header_width(head), -k, d))
+    _, k, d = max(widths)
+    rows, failure = tried[-k][1], tried[-k][2]
+    return rows, d, failure
+
+
+def read_csv_table(path: str | Path) -> Table:
     name = str(path)
     text = read_text(path)
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    problems = Problems(name)
     if not text.strip():
         raise InputError([Problem(name, "", "is empty")])
+    if "\x00" in text:
+        raise InputError([Problem(name, "", "holds NUL characters; save it as CSV text")])
+    rows, delimiter, failure = parse_csv(text)
+    if failure is not None:
+        row, why = failure
+        raise InputError([Problem(name, f"row {row}", why)])
+    return Table(rows, sha, delimiter)
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+def _read_bounded(path: Path, name: str) -> bytes:
+    """The bytes of a regular file of at most MAX_INPUT_BYTES, read with a bound."""
     try:
-        rows = list(csv.reader(io.StringIO(text), _sniff(text)))
-    except csv.Error as exc:
-        raise InputError([Problem(name, "", f"is not valid CSV ({exc})")]) from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise InputError([Problem(name, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(name, "", "is a folder, not a file")]) from None
+    except PermissionError:
+        raise InputError([Problem(name, "", "cannot be read (permission denied)")]) from None
+    except OSError as exc:
+        raise InputError([Problem(name, "", f"cannot be read ({exc.strerror or exc})")]) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputError([Problem(name, "", "is a folder, not a file")])
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError([Problem(name, "", "is not a regular file (a device, pipe or socket)")])
+        chunks, size = [], 0
+        while size <= MAX_INPUT_BYTES:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_INPUT_BYTES:
+            raise InputError([Problem(name, "", f"is over {MAX_INPUT_BYTES:,} bytes; the limit is "
+                                                f"{MAX_INPUT_BYTES:,} bytes")])
+        return b"".join(chunks)
+    except OSError as exc:
+        raise InputError([Problem(name, "", f"cannot be read ({exc.strerror or exc})")]) from None
+    finally:
+        os.close(fd)
+
+
+def _xlsx_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def read_xlsx_table(path: str | Path) -> Table:
+    """The first worksheet of a workbook as text cells (values, not formulas)."""
+    name = str(path)
+    raw = _read_bounded(Path(path), name)
+    sha = hashlib.sha256(raw).hexdigest()
+    if not raw.startswith(b"PK"):
+        raise InputError([Problem(name, "", "is not an .xlsx workbook (export the responses as "
+                                            ".xlsx or .csv)")])
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover - a dependency of cruxfit
+        raise InputError([Problem(name, "", "reading .xlsx needs openpyxl; install it or export "
+                                            "the responses as .csv")]) from None
+    try:
+        import zipfile
+
+        unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(raw)).infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise InputError([Problem(name, "", "is not a readable .xlsx workbook (a damaged zip "
+                                            "archive)")]) from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        # A workbook is a zip archive: bound what it may unpack to, not only its size on disk.
+        raise InputError([Problem(name, "", f"unpacks to {unpacked:,} bytes; the limit is "
+                                            f"{MAX_XLSX_UNPACKED:,} bytes")])
+    limit_rows = MAX_RESPONDENTS + 4
+    rows: list[tuple[int, list[str]]] = []
+    truncated = False
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about styles and extensions it does not read; values are unaffected.
+            warnings.simplefilter("ignore")
+            book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+            try:
+                sheet = book.worksheets[0]
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    cells = [_xlsx_text(v) for v in values[:MAX_COLUMNS + 1]]
+                    while cells and not cells[-1].strip():
+                        cells.pop()
+                    if not cells:
+                        continue  # formatted but empty rows
+                    if len(rows) >= limit_rows:
+                        truncated = True
+                        break
+                    rows.append((number, cells))
+            finally:
+                book.close()
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure inside a foreign file is bad input
+        raise InputError([Problem(name, "", f"is not a readable .xlsx workbook ({type(exc).__name__})")]) from None
+    if not rows:
+        raise InputError([Problem(name, "", "is empty (its first worksheet has no cells)")])
+    # Spreadsheets drop trailing blank cells; pad every row to the header's width.
+    width = max(len(r) for _, r in rows[:3])
+    rows = [(n, r + [""] * (width - len(r))) for n, r in rows]
+    return Table(rows, sha, truncated=truncated)
+
+
+def read_table(path: str | Path) -> Table:
+    if Path(path).suffix.lower() == ".xlsx":
+        return read_xlsx_table(path)
+    return read_csv_table(path)
+
+
+# --------------------------------------------------------------------------- respondents
+
+
+@dataclass
+class FormRead:
+    profiles: list[Profile]
+    warnings: list[str]
+    sha256: str
+    placement: Placement
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(redact(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormRead:
+    """Respondents of a form export, the warnings, the file's SHA-256 and the column placement."""
+    name = str(path)
+    if layout not in LAYOUT_CHOICES:
+        raise InputError([Problem(name, "--form-layout", f'"{layout}" is not a layout; allowed: '
+                                  + ", ".join(LAYOUT_CHOICES))])
+    table = read_table(path)
+    problems = Problems(name)
+    rows = [(n, r) for n, r in table.rows if any(c.strip() for c in r)]
     if not rows:
         raise InputError([Problem(name, "", "is empty")])
-    header = [h.strip() for h in rows[0]]
-    statements = {s.id: s for s in library.statements}
-    fit_ids = {f.id for f in library.fit_items}
-    columns: dict[int, tuple[str, str]] = {}  # index -> (kind, id)
-    ignored = []
-    seen: dict[str, int] = {}
-    for i, h in enumerate(header):
-        key = h.lower()
-        if h in seen:
-            problems.add(f"column {i + 1}", f'"{h}" is a duplicate of column {seen[h] + 1}')
-            continue
-        seen[h] = i
-        if h in statements:
-            columns[i] = ("answer", h)
-        elif key in NAME_COLUMNS:
-            columns[i] = ("name", h)
-        elif key in ROLE_COLUMNS:
-            columns[i] = ("role", h)
-        elif h in fit_ids or (key.startswith("fit:") and h[4:] in fit_ids):
-            columns[i] = ("fit", h[4:] if key.startswith("fit:") else h)
-        else:
-            hint = did_you_mean(h, list(statements) + list(fit_ids))
-            if hint:
-                problems.add(f"column {i + 1}", f'"{h}" is not a statement id{hint}')
+    chosen = "--form-layout" if layout != "auto" else "detected"
+    lay = detect_layout([r for _, r in rows[:3]]) if layout == "auto" else layout
+    n_head = LAYOUTS[lay].header_rows
+    if len(rows) < n_head:
+        raise InputError([Problem(name, "", f"has {len(rows)} row(s) but a {LAYOUTS[lay].label} "
+                                            f"export has {n_head} header rows")])
+    head = [r for _, r in rows[:n_head]]
+    if lay == "qualtrics" and not any(c.strip().startswith('{"ImportId"') for c in head[2]):
+        raise InputError([Problem(name, f"row {rows[2][0]}", "is not Qualtrics' row of import ids "
+                                  '({"ImportId": ...}), so this is not a Qualtrics export; '
+                                  "leave out --form-layout to detect the layout")])
+    width = len(head[0])
+    while width > 1 and not any(h[width - 1].strip() for h in head if width - 1 < len(h)):
+        width -= 1  # trailing empty header cells (a trailing delimiter) are not columns
+    if width > MAX_COLUMNS:
+        raise InputError([Problem(name, "header", f"has {width} columns; the limit is {MAX_COLUMNS}")])
+    for number, h in rows[1:n_head]:
+        if len(h) < width or any(c.strip() for c in h[width:]):
+            problems.add(f"row {number}", f"is a header row with {len(h)} cells but the first "
+                                          f"header row has {width}")
+    placement = place_columns(library, lay, head, width, chosen)
+    columns = placement.columns
+    warnings: list[str] = []
+
+    seen: dict[tuple[str, str], int] = {}
+    raw_seen: dict[str, int] = {}
+    for col in columns:
+        if col.kind in ("answer", "fit"):
+            key = (col.kind, col.ident)
+            if col.label in raw_seen:
+                problems.add(f"column {col.index + 1}",
+                             f'"{_short(col.label)}" is a duplicate of column {raw_seen[col.label] + 1}')
+            elif key in seen:
+                problems.add(f"column {col.index + 1}",
+                             f'"{_short(col.label)}" answers the same {"statement" if col.kind == "answer" else "fit item"} '
+                             f'({col.ident}) as column {seen[key] + 1}; keep one of them')
             else:
-                ignored.append(h or f"(column {i + 1}, no header)")
-    if not any(kind == "answer" for kind, _ in columns.values()):
-        problems.add("header", "no column is a statement id; expected columns named after the "
-                     f"statements: {', '.join(statements)} (plus optional name and role)")
+                seen[key] = col.index
+            raw_seen.setdefault(col.label, col.index)
+    near = placement.of("near")
+    for col in near:
+        warnings.append(f'{name}: column {col.index + 1} "{_short(col.label)}" is not a statement '
+                        f"(did you mean {col.hint}?); it is not used — rename the column to the "
+                        "statement's id or its exact text")
+    unplaced = placement.of("unplaced")
+    if unplaced:
+        warnings.append(f"{name}: ignored column(s) that are not statements: "
+                        + ", ".join(_short(c.label, 40) for c in unplaced))
+    admin = placement.of("admin", "private", "gate")
+    if admin:
+        private = placement.of("private")
+        warnings.append(f"{name}: ignored {len(admin)} {LAYOUTS[lay].label} administrative "
+                        f"column(s): " + ", ".join(_short(c.label, 40) for c in admin)
+                        + (" (e-mail and IP addresses are never read)" if private else ""))
+    statements = {s.id: s for s in library.statements}
+    if not any(c.kind == "answer" for c in columns):
+        hints = [f'column {c.index + 1} "{_short(c.label, 40)}" (did you mean {c.hint}?)' for c in near]
+        problems.add("header", "no column is a statement; name columns after the statements' ids "
+                     f"or texts (`cruxfit questions`, `cruxfit form`): {', '.join(statements)} "
+                     "(plus optional name and role)" + (". Close: " + "; ".join(hints) if hints else ""))
         problems.raise_if_any()
-    body = rows[1:]
+
+    body = rows[n_head:]
+    position = {n: k for k, (n, _) in enumerate(body, start=1)}  # "Respondent k" numbering
+    if lay == "qualtrics" and "Status" in [c.strip() for c in head[0]]:
+        # Qualtrics keeps the survey builder's previews and tests, and flagged spam, among the
+        # responses (its Status column, as text or as a code); they are nobody's answers.
+        at = [c.strip() for c in head[0]].index("Status")
+        dropped = [n for n, r in body if at < len(r) and r[at].strip().lower() in QUALTRICS_NOT_RESPONSES]
+        if dropped:
+            warnings.append(f"{name}: row(s) {', '.join(map(str, dropped))} left out: Qualtrics marks "
+                            "them as survey previews, tests or spam (Status column)")
+            body = [(n, r) for n, r in body if n not in dropped]
+    if table.truncated or len(body) > MAX_RESPONDENTS:
+        problems.add("", f"has more than {MAX_RESPONDENTS} respondents; the limit is {MAX_RESPONDENTS}")
+        body = body[:MAX_RESPONDENTS]
     if not body:
         problems.add("", "has a header but no respondents")
-    if len(body) > MAX_RESPONDENTS:
-        problems.add("", f"has {len(body)} respondents; the limit is {MAX_RESPONDENTS}")
-        body = body[:MAX_RESPONDENTS]
-    profiles: list[Profile] = []
-    names: dict[str, int] = {}
-    warnings = []
-    if ignored:
-        warnings.append(f"{name}: ignored column(s) that are not statements: {', '.join(ignored)}")
+
     order = {sid: k for k, sid in enumerate(statements)}
     fit_order = [f.id for f in library.fit_items]
-    for r, row in enumerate(body, start=2):
-        if len(row) > len(header) and any(c.strip() for c in row[len(header):]):
-            problems.add(f"row {r}", f"has {len(row)} cells but the header has {len(header)}")
+    name_cols = placement.of("name")
+    first_cols, last_cols = placement.of("first"), placement.of("last")
+    role_cols = placement.of("role")
+    people: list[tuple[int, str | None, dict]] = []
+    private_names = []
+    for number, row in body:
+        k = position[number]
+        if len(row) != width and (len(row) < width or any(c.strip() for c in row[width:])):
+            problems.add(f"row {number}", f"has {len(row)} cells but the header has {width}; "
+                                          "check the quoting and the delimiter of this row")
             continue
         answers, unsure, fit = {}, [], {}
-        person, role = None, None
         bad = False
-        for i, (kind, ident) in columns.items():
-            raw = row[i] if i < len(row) else ""
-            if kind == "name":
-                person = raw.strip() or None
+        for col in columns:
+            if col.kind not in ("answer", "fit"):
                 continue
-            if kind == "role":
-                role = raw.strip()[:MAX_NAME] or None
-                continue
-            scale = statements[ident].scale if kind == "answer" else "agree7"
-            value, message = check_answer(scale, _cell(raw, scale))
+            scale = statements[col.ident].scale if col.kind == "answer" else "fit7"
+            raw = row[col.index]
+            value = answer_value(raw, scale, percent=col.percent)
+            checked, message = check_answer("agree7" if scale == "fit7" else scale,
+                                            "unsure" if value is None else value)
             if message:
-                hint = ('a label such as "Strongly agree", or blank for unsure' if scale == "agree7"
-                        else 'a percentage such as "70%", or blank for unsure')
-                problems.add(f"row {r}, column {ident}", message.replace('or "unsure"', hint))
+                if scale == "agree7":
+                    hint = 'a label such as "Strongly agree", or blank for unsure'
+                elif scale == "fit7":
+                    hint = 'a label such as "very well", or blank for unsure'
+                    message = message.replace("strongly disagree", "not at all").replace(
+                        "strongly agree", "very well")
+                else:
+                    hint = ('a percentage such as "70%"' + (" or a number from 0 to 100"
+                                                            if col.percent else "")
+                            + ", or blank for unsure")
+                problems.add(f"row {number}, column {col.ident}",
+                             redact(message.replace('or "unsure"', hint)))
                 bad = True
-            elif value is None:
-                if kind == "answer":
-                    unsure.append(ident)
-            elif kind == "answer":
-                answers[ident] = value
+            elif checked is None:
+                if col.kind == "answer":
+                    unsure.append(col.ident)
+            elif col.kind == "answer":
+                answers[col.ident] = checked
             else:
-                fit[ident] = value
+                fit[col.ident] = checked
         if bad:
             continue
-        person = (person or f"Respondent {r - 1}")[:MAX_NAME]
-        if person in names:
-            names[person] += 1
-            new = f"{person} ({names[person]})"
-            warnings.append(f"{name}: row {r}: the name \"{person}\" is used twice; this one is called \"{new}\"")
-            person = new
-        else:
-            names[person] = 1
-        profiles.append(Profile(
-            name=person, kind="individual",
-            answers=dict(sorted(answers.items(), key=lambda kv: order[kv[0]])),
-            unsure=tuple(sorted(unsure, key=order.__getitem__)),
-            fit={k: fit[k] for k in fit_order if k in fit},
-            source=f"{name}:row {r}", sha256=sha, role=role,
-        ))
+
+        def cells(cols, row=row):
+            return [" ".join(row[c.index].split()) for c in cols]
+
+        person = None
+        candidates = cells(name_cols) + [" ".join(p for p in (f, l) if p) for f, l in
+                                         zip(cells(first_cols) or [""], cells(last_cols) or [""])]
+        for cand in candidates:
+            if not cand or cand.lower() in ANONYMOUS or has_private(cand):
+                continue
+            person = cand[:MAX_NAME]
+            break
+        role = next((c for c in cells(role_cols) if c and not has_private(c)), None)
+        if any(has_private(c) for c in candidates + cells(role_cols)):
+            private_names.append(number)
+        people.append((number, person, {
+            "answers": dict(sorted(answers.items(), key=lambda kv: order[kv[0]])),
+            "unsure": tuple(sorted(unsure, key=order.__getitem__)),
+            "fit": {f: fit[f] for f in fit_order if f in fit},
+            "role": role[:MAX_NAME] if role else None, "k": k,
+        }))
+    if private_names:
+        warnings.append(f"{name}: row(s) {', '.join(map(str, private_names))}: a name or role "
+                        "holds an e-mail or IP address, which is never used")
+    profiles = []
+    layout_used = {k: v for k, v in placement.summary().items() if k in ("layout", "label", "chosen")}
+    by_row = {p[0]: p[2] for p in people}
+    for number, person, final_name in _unique_names(people, warnings, name):
+        data = dict(by_row[number])
+        data.pop("k")
+        profiles.append(Profile(name=final_name, kind="individual", source=f"{name}:row {number}",
+                                sha256=table.sha256, form=layout_used, **data))
     problems.raise_if_any()
-    return profiles, warnings, sha
+    return FormRead(profiles, [redact(w) for w in warnings], table.sha256, placement)
 
 
-def read_organisation(path: str | Path, library: Library, name: str | None = None) -> Organisation:
-    """A CSV of respondents as one organisation, named after the file unless told otherwise."""
-    profiles, warnings, sha = read_rows(path, library)
-    org_name = name or Path(path).stem.replace("_", " ").replace("-", " ").strip() or "Organisation"
-    return Organisation(name=org_name[:MAX_NAME], respondents=tuple(profiles), source=str(path),
-                        sha256=sha, warnings=tuple(warnings))
+def _unique_names(people, warnings: list[str], file: str):
+    """(row, given name, distinct name) for every respondent; renames never take a real name."""
+    given = [p[1] or f"Respondent {p[2]['k']}" for p in people]
+    taken = set(given)
+    used: set[str] = set()
+    out = []
+    for (number, person, _), base in zip(people, given):
+        final = base
+        if final in used:
+            n = 2
+            while f"{base} ({n})" in taken or f"{base} ({n})" in used:
+                n += 1
+            final = f"{base} ({n})"
+            warnings.append(f'{file}: row {number}: the name "{base}" is used more than once; '
+                            f'this one is called "{final}"')
+        used.add(final)
+        out.append((number, person, final))
+    return out
+
+
+def read_rows(path: str | Path, library: Library, layout: str = "auto") -> tuple[list[Profile], list[str], str]:
+    """Respondent profiles from a form export, plus warnings and the file's SHA-256."""
+    read = read_form(path, library, layout)
+    return read.profiles, read.warnings, read.sha256
+
+
+def read_organisation(path: str | Path, library: Library, name: str | None = None,
+                      layout: str = "auto") -> Organisation:
+    """A form export of respondents as one organisation, named after the file unless told otherwise."""
+    read = read_form(path, library, layout)
+    org_name = name or redact(Path(path).stem).replace("_", " ").replace("-", " ").strip() or "Organisation"
+    return Organisation(name=org_name[:MAX_NAME], respondents=tuple(read.profiles),
+                        source=str(path), sha256=read.sha256, warnings=tuple(read.warnings),
+                        form=read.placement.summary())

@@ -221,6 +221,9 @@ def org_to_dict(oa: OrgAnalysis) -> dict:
         "warnings": list(oa.organisation.warnings),
         "quality": _org_quality(oa),
     })
+    form = getattr(oa.organisation, "form", None)
+    if form:  # a form export: name the layout it was read as (see models/forms.py)
+        result["provenance"]["form_layout"] = {k: form[k] for k in ("layout", "label", "chosen")}
     result["members"] = member_rows(oa)
     result["disagreement"] = rows
     result["discuss_first"] = discuss_first(oa, rows)

@@ -59,6 +59,8 @@ class Profile:
     source: str = "<memory>"
     sha256: str = ""
     role: str | None = None
+    #: For a respondent read from a form export: the export's layout (see models/forms.py).
+    form: Mapping[str, Any] | None = None
 
     def to_data(self) -> dict[str, Any]:
         """Plain data that :func:`parse_profile` reads back into an equal profile."""
@@ -89,6 +91,8 @@ class Organisation:
     sha256: str = ""
     warnings: tuple[str, ...] = ()
     kind: str = "organisation"
+    #: For a form export: its layout and where each column went (see models/forms.py).
+    form: Mapping[str, Any] | None = None
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.name, "kind": "organisation"}

@@ -442,6 +442,7 @@ def build_context(result: dict, audience: str = "individual") -> dict:
             "versions": sorted((provenance.get("versions") or {}).items()),
             "hdi_prob": pct(provenance.get("hdi_prob", 0.9)),
             "value_draws": provenance.get("value_draws", "—"),
+            "form_layout": provenance.get("form_layout"),
             "created": created or "—",
         },
         "answers": answers,

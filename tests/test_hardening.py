@@ -127,11 +127,17 @@ CATALOGUE = [
     ("csv-empty", "t.csv", "", ["is empty"]),
     ("csv-header-only", "t.csv", "name,safety-sabotage\n", ["has a header but no respondents"]),
     ("csv-no-statements", "t.csv", "Timestamp,Email\n1,2\n",
-     ["header: no column is a statement id; expected columns named after the statements: "
+     ["header: no column is a statement; name columns after the statements' ids or texts "
+      "(`cruxfit questions`, `cruxfit form`): "
       + ", ".join(s.id for s in LIB.statements) + " (plus optional name and role)"]),
-    ("csv-misspelt-column", "t.csv", "name,safety-sabotage,scaling-improvs\nAna,1,2\n",
-     ['column 3: "scaling-improvs" is not a statement id (did you mean "scaling-improves"?)']),
-    ("csv-long-row", "t.csv", "name,safety-sabotage\nAna,1,2\n", ["row 2: has 3 cells but the header has 2"]),
+    # A misspelt column beside good ones is a warning with "did you mean" (tests/test_forms.py).
+    ("csv-misspelt-only-column", "t.csv", "name,scaling-improvs\nAna,2\n",
+     ["header: no column is a statement; name columns after the statements' ids or texts "
+      "(`cruxfit questions`, `cruxfit form`): " + ", ".join(s.id for s in LIB.statements)
+      + ' (plus optional name and role). Close: column 2 "scaling-improvs" (did you mean '
+        '"scaling-improves"?)']),
+    ("csv-long-row", "t.csv", "name,safety-sabotage\nAna,1,2\n",
+     ["row 2: has 3 cells but the header has 2; check the quoting and the delimiter of this row"]),
 ]
 
 

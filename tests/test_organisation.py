@@ -43,7 +43,8 @@ def test_form_export_with_bom_labels_blanks_and_extra_columns(tmp_path):
     assert ben.answers == {"world-short-timelines": 0.2}
     assert ben.unsure == ("safety-sabotage",)  # blank cell = unsure, never the midpoint
     assert third.answers == {"safety-sabotage": 3}
-    assert org.warnings == (f"{p}: ignored column(s) that are not statements: Timestamp, Email",)
+    assert org.warnings == (f"{p}: ignored 2 Google Forms administrative column(s): Timestamp, "
+                            "Email (e-mail and IP addresses are never read)",)
     assert org.name == "team"
 
 
@@ -58,13 +59,15 @@ def test_duplicate_names_get_suffixes_with_a_warning(tmp_path):
     p = write(tmp_path, "name,safety-sabotage\nAna,1\nAna,2\n")
     org = read_organisation(p, LIB)
     assert [m.name for m in org.respondents] == ["Ana", "Ana (2)"]
-    assert any('"Ana" is used twice' in w for w in org.warnings)
+    assert any('"Ana" is used more than once' in w for w in org.warnings)
+
+
+NO_STATEMENT = ("no column is a statement; name columns after the statements' ids or texts "
+                "(`cruxfit questions`, `cruxfit form`): " + ", ".join(IDS) + " (plus optional name and role)")
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("Timestamp,Email\n1,2\n",
-     [("header", "no column is a statement id; expected columns named after the statements: "
-                 + ", ".join(IDS) + " (plus optional name and role)")]),
+    ("Timestamp,Email\n1,2\n", [("header", NO_STATEMENT)]),
     ("name,safety-sabotage\nAna,8\n",
      [("row 2, column safety-sabotage", "8 is off the 1-7 scale; allowed: a whole number from 1 "
        "(strongly disagree) to 7 (strongly agree), a label such as \"Strongly agree\", or blank for unsure")]),
@@ -73,13 +76,12 @@ def test_duplicate_names_get_suffixes_with_a_warning(tmp_path):
        "1.7 is outside 0 to 1; allowed: a probability from 0 to 1 (for example 0.3), a percentage "
        "such as \"70%\", or blank for unsure")]),
     ("name,safety-sabotge\nAna,1\n",
-     [("column 2", '"safety-sabotge" is not a statement id (did you mean "safety-sabotage"?)'),
-      ("header", "no column is a statement id; expected columns named after the statements: "
-                 + ", ".join(IDS) + " (plus optional name and role)")]),
+     [("header", NO_STATEMENT + '. Close: column 2 "safety-sabotge" (did you mean "safety-sabotage"?)')]),
     ("name,safety-sabotage,safety-sabotage\nAna,1,2\n",
      [("column 3", '"safety-sabotage" is a duplicate of column 2')]),
     ("name,safety-sabotage\n", [("", "has a header but no respondents")]),
-    ("name,safety-sabotage\nAna,1,extra\n", [("row 2", "has 3 cells but the header has 2")]),
+    ("name,safety-sabotage\nAna,1,extra\n",
+     [("row 2", "has 3 cells but the header has 2; check the quoting and the delimiter of this row")]),
 ])
 def test_bad_csv_gives_precise_problems(tmp_path, text, expected):
     p = write(tmp_path, text)
@@ -93,7 +95,7 @@ def test_csv_with_no_statement_columns_exits_2_listing_expected_ids(tmp_path):
     p = write(tmp_path, "Timestamp,Email\n1,2\n")
     res = CliRunner().invoke(main, ["report", str(p), "-f", "json", "-o", str(tmp_path / "o.json")])
     assert res.exit_code == 2
-    assert "no column is a statement id" in res.stderr
+    assert "no column is a statement" in res.stderr
     assert "safety-sabotage" in res.stderr
     assert "Traceback" not in res.output + res.stderr
     assert not (tmp_path / "o.json").exists()
