@@ -254,7 +254,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     }
     thresholds = [
         {"label": _label(t["label"]), "condition": t["condition"], "meaning": t["meaning"],
-         "current": (not inconclusive) and t["label"] == v.get("model_label", v.get("label"))}
+         "current": (not inconclusive) and (not not_enough)
+                   and t["label"] == v.get("model_label", v.get("label"))}
         for t in v.get("thresholds") or []
     ]
 

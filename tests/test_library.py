@@ -232,13 +232,13 @@ BROKEN = {
     ),
     "tilt on alignment-hard": (
         [data_edit("approaches.yaml",
-                   lambda d: _approach("rlhf")(d)["also"].__setitem__("alignment-hard", 0.2))],
+                   lambda d: _approach("rlhf")(d).setdefault("also", {}).__setitem__("alignment-hard", 0.2))],
         [("approaches.yaml", "approaches[1].also.alignment-hard",
           '"alignment-hard" cannot move an approach here: it already weighs the hard and easy ratings')],
     ),
     "cross-cutting tilt out of range": (
         [data_edit("approaches.yaml",
-                   lambda d: _approach("rlhf")(d)["also"].__setitem__("coordination", 0.5))],
+                   lambda d: _approach("rlhf")(d).setdefault("also", {}).__setitem__("coordination", 0.5))],
         [("approaches.yaml", "approaches[1].also.coordination",
           "0.5 is not allowed; a cross-cutting tilt is non-zero and at most 0.25 in size")],
     ),
@@ -251,7 +251,7 @@ BROKEN = {
     ),
     "variable used twice in one approach": (
         [data_edit("approaches.yaml",
-                   lambda d: _approach("rlhf")(d)["also"].__setitem__("oversight-scales", 0.2))],
+                   lambda d: _approach("rlhf")(d).setdefault("also", {}).__setitem__("oversight-scales", 0.2))],
         [("approaches.yaml", "approaches[1].cruxes",
           '"oversight-scales" is used twice (in cruxes or also); a variable may enter an '
           "approach once")],
