@@ -7,17 +7,20 @@ Domain errors from the core are turned into messages and exit codes here and now
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from pathlib import Path
 
 import click
 
-from cruxfit.cruxes.errors import CruxfitError, InputError
+from cruxfit.cruxes.errors import CruxfitError, InputError, terminal_safe
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -31,7 +34,66 @@ def cruxfit_version() -> str:
 
 def _print_problems(exc: InputError) -> None:
     for problem in exc.problems:
-        click.echo(f"Error: {problem}", err=True)
+        click.echo(f"Error: {terminal_safe(str(problem))}", err=True)
+
+
+#: Exit status after a signal: 128 + its number, as shells report it (README: Exit status).
+SIGNAL_EXIT = {"SIGINT": 130, "SIGHUP": 129, "SIGTERM": 143}
+_stopped_by = {"signal": None}
+
+
+def interrupt_status() -> tuple[str, int]:
+    """How the last interruption came ("Ctrl-C", "SIGTERM", "SIGHUP") and its exit status."""
+    name = _stopped_by["signal"] or "SIGINT"
+    return ("Ctrl-C" if name == "SIGINT" else name), SIGNAL_EXIT[name]
+
+
+def _stop_on_signals():
+    """Make SIGTERM and SIGHUP stop cruxfit the way Ctrl-C does; return a function undoing it.
+
+    The handler calls whatever handles SIGINT at that moment (the sampler's guard records the
+    interruption there) and raises KeyboardInterrupt, so every clean-up written for Ctrl-C -
+    temporary files removed, render workers stopped, progress saved - runs for them too.
+    """
+    _stopped_by["signal"] = None
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        _stopped_by["signal"] = signal.Signals(signum).name
+        current = signal.getsignal(signal.SIGINT)
+        if callable(current) and current is not handler:
+            current(signal.SIGINT, frame)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+    def undo():
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return undo
+
+
+def _stdout_failed(exc: OSError) -> bool:
+    """An OSError with no file name that a full or closed pipe gives: standard output failed.
+
+    Files cruxfit writes go through reports.files, which names them; what is left is writing
+    to standard output (click.echo flushes after every line).
+    """
+    return exc.filename is None and exc.errno in (
+        errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.EBADF)
+
+
+def _silence_stdout() -> None:
+    # Point the descriptor at /dev/null so that the flush at exit does not fail a second time
+    # with Python's own "Exception ignored" message.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def handle_errors(func):
@@ -39,27 +101,47 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        undo = _stop_on_signals()
         try:
             return func(*args, **kwargs)
         except InputError as exc:
             _print_problems(exc)
             sys.exit(exc.exit_code)
         except CruxfitError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {terminal_safe(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Interrupted; no output was written.", err=True)
-            sys.exit(130)
+            how, code = interrupt_status()
+            click.echo(f"Interrupted ({how}); no output was written." if how != "Ctrl-C"
+                       else "Interrupted; no output was written.", err=True)
+            sys.exit(code)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except OSError as exc:
+            if not _stdout_failed(exc) or os.environ.get("CRUXFIT_DEBUG"):
+                return _unexpected(exc)
+            _silence_stdout()
+            if exc.errno != errno.EPIPE:  # a reader that stopped early (| head) needs no line
+                click.echo(f"Error: standard output: cannot write ({exc.strerror or exc}); "
+                           "nothing more was written there", err=True)
+            sys.exit(EXIT_ERROR)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
             if os.environ.get("CRUXFIT_DEBUG"):
                 raise
-            click.echo(f"Error: unexpected failure ({type(exc).__name__}: {exc}). This is a bug in "
-                       "cruxfit; set CRUXFIT_DEBUG=1 to see the details and please report it.", err=True)
-            sys.exit(EXIT_ERROR)
+            return _unexpected(exc)
+        finally:
+            undo()
 
     return wrapper
+
+
+def _unexpected(exc: Exception):
+    if os.environ.get("CRUXFIT_DEBUG"):
+        raise exc
+    click.echo(f"Error: unexpected failure ({type(exc).__name__}: {terminal_safe(str(exc), 300)}). "
+               "This is a bug in cruxfit; set CRUXFIT_DEBUG=1 to see the details and please "
+               "report it.", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def _library(ctx: click.Context):
@@ -182,16 +264,16 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool) -> None:
             _print_problems(exc)
             continue
         for warning in getattr(profile, "warnings", ()):
-            click.echo(f"Warning: {warning}", err=True)
+            click.echo(f"Warning: {terminal_safe(warning)}", err=True)
         if quiet:
             continue
+        shown = terminal_safe(f"{path}: ok ({profile.name}")
         if profile.kind == "organisation":
             n = sum(len(m.answers) for m in profile.respondents)
-            click.echo(f"{path}: ok ({profile.name}: organisation of {len(profile.respondents)} "
-                       f"respondents, {n} answers)")
+            click.echo(f"{shown}: organisation of {len(profile.respondents)} respondents, {n} answers)")
         else:
             n = len(profile.answers)
-            click.echo(f"{path}: ok ({profile.name}: {n} of {len(lib.statements)} statements answered)")
+            click.echo(f"{shown}: {n} of {len(lib.statements)} statements answered)")
     if failed:
         click.echo(f"{failed} of {len(files)} file(s) have problems.", err=True)
         sys.exit(EXIT_INPUT)
@@ -233,7 +315,7 @@ AUDIENCES = ("individual", "advisor", "grantmaker")
 def _say(quiet: bool):
     def say(message: str) -> None:
         if not quiet:
-            click.echo(message, err=True)
+            click.echo(terminal_safe(message), err=True)
 
     return say
 
@@ -262,7 +344,7 @@ def _load_profile_arg(lib, profile: Path | None):
     path = profile if profile is not None else _example_profile_path()
     subject = load_subject(lib, path)
     for warning in getattr(subject, "warnings", ()):
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"Warning: {terminal_safe(warning)}", err=True)
     return subject, path
 
 
@@ -272,7 +354,23 @@ def _default_output(name: str, fmt: str) -> Path:
     return Path(f"{safe_stem(name)}.{fmt}")
 
 
+def _free_default(path: Path, say) -> Path:
+    """A name cruxfit chose itself never replaces an existing file: take the next free one."""
+    from cruxfit.reports.files import free_name
+
+    free = free_name(path)
+    if free != path:
+        click.echo(f"Note: {terminal_safe(str(path))} already exists and is left alone; writing "
+                   f"{terminal_safe(str(free))} instead (give -o {terminal_safe(str(path))} to "
+                   "replace it).", err=True)
+    return free
+
+
 def _warn_if_cold(say) -> None:
+    from cruxfit.models.environment import prepare_environment
+
+    for note in prepare_environment():
+        click.echo(f"Note: {terminal_safe(note)}", err=True)
     from cruxfit.models.inference import compile_dir_is_warm
 
     if not compile_dir_is_warm():
@@ -345,12 +443,19 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
     """
     say = say or (lambda m: None)
     if output is None:
-        output = _default_output(prof.name, fmt)
+        output = _free_default(_default_output(prof.name, fmt), say)
     to_stdout = str(output) == "-"
-    if not to_stdout:
-        from cruxfit.reports.files import check_output_path
+    from cruxfit.reports.files import check_output_path
 
+    if not to_stdout:
         check_output_path(output)
+    if save_posterior is not None:  # checked now, not after sampling and the report
+        if str(save_posterior) == "-":
+            from cruxfit.reports.files import OutputPathError
+
+            raise OutputPathError("--save-posterior: give a file name; the posterior cannot go "
+                                  "to standard output")
+        check_output_path(save_posterior)
     if prof.kind == "organisation":
         say(f"Analysing {prof.name} ({len(prof.respondents)} respondents pooled, seed {seed})...")
     else:
@@ -405,7 +510,7 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
     if output is None:
         from cruxfit.reports.files import safe_stem
 
-        output = Path(f"compare-{safe_stem(a.name)}-{safe_stem(b.name)}.{fmt}")
+        output = _free_default(Path(f"compare-{safe_stem(a.name)}-{safe_stem(b.name)}.{fmt}"), say)
     to_stdout = str(output) == "-"
     if not to_stdout:
         from cruxfit.reports.files import check_output_path
@@ -560,6 +665,10 @@ def warmup(ctx):
     stacked and organisation models and says how long it took.
     """
     t0 = time.monotonic()
+    from cruxfit.models.environment import prepare_environment
+
+    for note in prepare_environment():
+        click.echo(f"Note: {terminal_safe(note)}", err=True)
     click.echo("Compiling the models (the first time on a machine takes 20-60 s)...", err=True)
     from cruxfit.models.inference import sample
     from cruxfit.models.profile import parse_profile

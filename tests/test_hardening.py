@@ -304,9 +304,12 @@ def test_hostile_names_render_as_text_and_name_files_safely(tmp_path, monkeypatc
     # Only letters, digits, '-', '_' and '.', at most 80 characters, never a leading dot.
     assert safe_stem(hostile) == "img-src-http-evil.example-x.png-evil-link-rel-stylesheet-href-file-etc-passwd"
     profile = tmp_path / "h.yaml"
-    profile.write_text(yaml.safe_dump({"name": hostile[:200], "answers": {}, "notes": hostile}))
+    # A control character in a name is refused (issue 14); in notes it is kept, never printed.
+    name = hostile.replace("\x07", "")[:200]
+    profile.write_text(yaml.safe_dump({"name": name, "answers": {}, "notes": hostile}))
     res = CliRunner().invoke(main, ["validate", str(profile)])
     assert res.exit_code == 0
+    assert "\u202e" not in res.output and "\\u202e" in res.output  # the override is shown escaped
 
 
 # --- faults
