@@ -600,10 +600,9 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
         from cruxfit.reports.files import OutputPathError
 
         raise OutputPathError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
-    from cruxfit.reports.files import check_output_path
+    from cruxfit.models.batch import BatchInterrupted, check_outdir, run_batch
 
-    check_output_path(outdir / "summary.json")
-    from cruxfit.models.batch import run_batch
+    check_outdir(outdir)
 
     say = _say(quiet)
     interactive = not quiet and sys.stderr.isatty()
@@ -614,16 +613,17 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
         if quiet:
             # Problems are reported even when quiet: a skipped input must never go unnoticed.
             for problem in job.problems:
-                click.echo(f"Error: {problem}", err=True)
+                click.echo(f"Error: {terminal_safe(str(problem))}", err=True)
             return
         what = {"done": job.row.get("verdict") if job.row else "done", "skipped": "up to date, skipped",
                 "failed": "FAILED", "inconclusive": "INCONCLUSIVE (did not converge)"}.get(job.status, job.status)
+        name = terminal_safe(job.name, 200)
         if interactive:
-            click.echo(f"\r[{state['n']}] {job.name[:40]}: {what}".ljust(78), err=True, nl=False)
+            click.echo(f"\r[{state['n']}] {name[:40]}: {what}".ljust(78), err=True, nl=False)
         else:
-            click.echo(f"[{state['n']}] {job.name}: {what}", err=True)
+            click.echo(f"[{state['n']}] {name}: {what}", err=True)
         for problem in job.problems:
-            click.echo(("\n" if interactive else "") + f"Error: {problem}", err=True)
+            click.echo(("\n" if interactive else "") + f"Error: {terminal_safe(str(problem))}", err=True)
 
     say(f"cruxfit batch: reading inputs, then sampling and rendering into {outdir} ...")
     _warn_if_cold(say)
@@ -639,13 +639,21 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
                 "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
                 "seconds": round(seconds, 2), "render_cpu_seconds": round(render_cpu, 2)}
 
-    outcome = run_batch(lib, inputs, outdir, formats=formats, seed=seed, audience=audience,
-                        jobs_n=jobs, force=force, rows_are_applicants=rows_are_applicants,
-                        progress=progress, say=say, summary_meta=summary_meta)
+    try:
+        outcome = run_batch(lib, inputs, outdir, formats=formats, seed=seed, audience=audience,
+                            jobs_n=jobs, force=force, rows_are_applicants=rows_are_applicants,
+                            progress=progress, say=say, summary_meta=summary_meta)
+    except BatchInterrupted as stop:
+        how, code = interrupt_status()
+        click.echo(("\n" if interactive else "") + f"Interrupted ({how}): the render workers are "
+                   f"stopped; {stop.recorded} of {stop.total} report(s) finished and recorded in "
+                   f"{terminal_safe(str(outdir / '.cruxfit-batch.json'))}; run the same command "
+                   "again to do the rest.", err=True)
+        sys.exit(code)
     if interactive:
         click.echo("", err=True)
     for w in outcome.warnings:
-        click.echo(f"Warning: {w}", err=True)
+        click.echo(f"Warning: {terminal_safe(w)}", err=True)
     counts = count(outcome.jobs)
     say(f"Done in {outcome.seconds:.1f} s: {counts['done']} reported, {counts['skipped']} up to date, "
         f"{counts['inconclusive']} inconclusive, {counts['failed']} failed. Summary: {outdir / 'summary.pdf'}")

@@ -1,7 +1,7 @@
 """A usable place for compiled code and caches, whatever HOME is.
 
-PyTensor compiles the model to C under ``$HOME/.pytensor`` and Matplotlib keeps a font cache
-under ``$HOME/.config``. With HOME unset, pointing at a file, on a read-only disk or owned by
+PyTensor compiles the model to C under ``$HOME/.pytensor``, Matplotlib keeps a font cache
+under ``$HOME/.config`` and ArviZ writes a stamp under ``$HOME/.cache``. With HOME unset, pointing at a file, on a read-only disk or owned by
 someone else, both fail deep inside the first sampling run. :func:`prepare_environment` runs
 before either is imported: it tries the folder they would use, and when that cannot be
 written it points them at a private cache folder instead and says which and why. When no
@@ -116,7 +116,14 @@ def prepare_environment(environ=None) -> list[str]:
 
 
 def _matplotlib(environ, home: str | None) -> list[str]:
-    """Matplotlib's config and font cache: the same fallback, silently (it is only a cache)."""
+    """Matplotlib's config and font cache, and the cache folder ArviZ writes a daily stamp
+    into (XDG_CACHE_HOME, else ~/.cache): the same fallback, silently (they are only caches)."""
+    xdg_cache = environ.get("XDG_CACHE_HOME")
+    cache = Path(xdg_cache) if xdg_cache else (Path(home) / ".cache" if home else None)
+    if cache is None or not _usable(cache):
+        fallback = _private_cache({k: v for k, v in environ.items() if k != "XDG_CACHE_HOME"})
+        if fallback is not None:
+            environ["XDG_CACHE_HOME"] = str(fallback / "cache")
     if environ.get("MPLCONFIGDIR"):
         return []
     xdg = environ.get("XDG_CONFIG_HOME")
