@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from cruxfit.cruxes.errors import InputError, Problems, did_you_mean, one_of
+from cruxfit.cruxes.errors import MAX_PROBLEMS, InputError, Problems, did_you_mean, one_of
 from cruxfit.cruxes.library import DIMENSIONS, LEVELS, Library
 from cruxfit.cruxes.loading import decode_text, parse_document, read_text
 
@@ -214,7 +214,9 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
         problems.add("", "is empty")
         problems.raise_if_any()
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else _describe(data)
+        # Not quoted: a file named by mistake (a system file, a document) would otherwise have
+        # its first characters printed.
+        kind = "a list" if isinstance(data, list) else ("text" if isinstance(data, str) else _describe(data))
         problems.add("(top level)", f"must be a mapping with name, kind and answers, not {kind}")
         problems.raise_if_any()
     kind = data.get("kind", "individual")
@@ -291,7 +293,8 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
     problems = _Prefixed(outer, prefix)
     for key in data:
         if key not in keys:
-            hint = did_you_mean(key, keys)
+            # Past the problems that get listed, spare the (slow) suggestion.
+            hint = did_you_mean(key, keys) if problems.count < MAX_PROBLEMS else ""
             what = "a respondent key" if member else "a profile key"
             problems.add(str(key), f"is not {what}{hint}; allowed: {one_of(keys)}")
 
@@ -336,7 +339,8 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
         for sid, value in raw_answers.items():
             key = f"answers.{sid}"
             if sid not in statements:
-                problems.add(key, f"is not a statement id{did_you_mean(str(sid), statements)}; `cruxfit questions` lists them")
+                hint = did_you_mean(str(sid), statements) if problems.count < MAX_PROBLEMS else ""
+                problems.add(key, f"is not a statement id{hint}; `cruxfit questions` lists them")
                 continue
             checked, message = check_answer(statements[sid].scale, value)
             if message:
