@@ -119,6 +119,45 @@ CATALOGUE = [
      ['is UTF-16 text; save it as UTF-8 (most editors and spreadsheet programs offer "CSV UTF-8" or similar)']),
     ("latin1", "p.yaml", "name: Zo\xeb\nanswers: {}\n".encode("latin-1"),
      ["is not UTF-8 text (bad byte at position 8)"]),
+    # --- issue 14: encodings, surrogates, control characters, odd YAML/JSON
+    ("utf32", "p.yaml", "name: A\nanswers: {}\n".encode("utf-32"),
+     ['is UTF-32 text; save it as UTF-8 (most editors and spreadsheet programs offer "CSV UTF-8" or similar)']),
+    ("utf32-be", "p.yaml", "name: A\nanswers: {}\n".encode("utf-32-be").join([b"\x00\x00\xfe\xff", b""]),
+     ['is UTF-32 text; save it as UTF-8 (most editors and spreadsheet programs offer "CSV UTF-8" or similar)']),
+    ("surrogate-json-name", "p.json", '{"name": "A\\udfff", "answers": {}}',
+     ["name: contains a lone surrogate (\\udfff), which is not a character; remove it or write the "
+      "character it was meant to be"]),
+    ("surrogate-yaml-notes", "p.yaml", 'name: A\nanswers: {}\nnotes: "x\\ud800 y"\n',
+     ["notes: contains a lone surrogate (\\ud800), which is not a character; remove it or write the "
+      "character it was meant to be"]),
+    ("surrogate-yaml-reason", "p.yaml",
+     'name: A\nanswers: {}\noverrides:\n  evals: {tractability: Low, reason: "\\udfff"}\n',
+     ["overrides.evals.reason: contains a lone surrogate (\\udfff), which is not a character; remove "
+      "it or write the character it was meant to be"]),
+    ("surrogate-member-name", "p.json",
+     '{"name": "T", "kind": "organisation", "respondents": [{"name": "\\udfffB", "answers": {}}]}',
+     ["respondents[0].name: contains a lone surrogate (\\udfff), which is not a character; remove it "
+      "or write the character it was meant to be"]),
+    ("name-escape-sequence", "p.yaml", 'name: "A\\e]0;owned\\a"\nanswers: {}\n',
+     ["name: contains a control character (U+001B); names must be plain text on one line, without "
+      "tabs, line breaks or escape sequences"]),
+    ("name-nul", "p.json", '{"name": "A\\u0000B", "answers": {}}',
+     ["name: contains a control character (U+0000); names must be plain text on one line, without "
+      "tabs, line breaks or escape sequences"]),
+    ("role-newline", "p.yaml",
+     'name: T\nkind: organisation\nrespondents:\n  - {name: A, role: "x\\ny", answers: {}}\n',
+     ["respondents[0].role: contains a control character (U+000A); names must be plain text on one "
+      "line, without tabs, line breaks or escape sequences"]),
+    ("yaml-merge-key", "p.yaml", "<<: {name: A}\nanswers: {}\n",
+     ["line 1: not valid YAML: merge keys (<<) are not allowed in cruxfit files; write the keys out"]),
+    ("yaml-5000-digits", "p.yaml", "name: A\nanswers:\n  safety-sabotage: " + "7" * 5000 + "\n",
+     ["not valid YAML: a number has too many digits (this one has 5,000); numbers in cruxfit files "
+      "have at most 4,300 digits"]),
+    ("json-5000-digits", "p.json", '{"name": "A", "answers": {"safety-sabotage": ' + "7" * 5000 + "}}",
+     ["not valid JSON: a number has too many digits (this one has 5,000); numbers in cruxfit files "
+      "have at most 4,300 digits"]),
+    ("top-level-text-not-quoted", "p.yaml", "root:x:0:0:SECRET-TOKEN:/root:/bin/bash\n",
+     ["(top level): must be a mapping with name, kind and answers, not text"]),
     # --- CSVs
     ("csv-bad-label", "t.csv", "name,safety-sabotage\nAna,Very much\n",
      [f'row 2, column safety-sabotage: "Very much" is not allowed; allowed: {CSV_AGREE}']),
