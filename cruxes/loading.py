@@ -159,7 +159,7 @@ def path_problem(name: str, exc: OSError) -> Problem:
     return Problem(name, "", f"cannot be read ({exc.strerror or exc})")
 
 
-def read_bytes_bounded(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_BYTES,
+def read_bytes_bounded(path: str | os.PathLike[str], *, limit: int | None = None,
                        label: str | None = None) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, read without trusting its size.
 
@@ -169,6 +169,7 @@ def read_bytes_bounded(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_B
     and at most ``limit + 1`` bytes are ever read.
     """
     name = label or str(path)
+    limit = MAX_INPUT_BYTES if limit is None else limit
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -202,8 +203,9 @@ def read_bytes_bounded(path: str | os.PathLike[str], *, limit: int = MAX_INPUT_B
     finally:
         os.close(fd)
     if got > limit:
-        raise InputError([Problem(name, "", f"is more than {limit:,} bytes (it grew while being "
-                                            f"read); the limit is {limit:,} bytes")])
+        # Its size said otherwise: it grew, or it is a file such as those in /proc.
+        raise InputError([Problem(name, "", f"holds more than {limit:,} bytes; the limit is "
+                                            f"{limit:,} bytes")])
     return b"".join(chunks)
 
 
