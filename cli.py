@@ -413,7 +413,9 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     """Analyse a profile and write the report (PDF by default; also HTML or JSON).
 
     With no PROFILE, the bundled example profile is used. Exit status: 0 done, 2 bad input,
-    3 sampling did not converge (the report says 'inconclusive'), 1 anything else.
+    3 sampling did not converge (the report says 'inconclusive'), 1 anything else; 130, 143
+    or 129 when stopped by Ctrl-C, SIGTERM or SIGHUP (nothing is written). Without -o, an
+    existing file is never replaced: the next free name (name-2.pdf, ...) is used.
     """
     say = _say(quiet)
     lib = _library(ctx)
@@ -590,7 +592,9 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
     INPUTS are profile files, folders of them (searched recursively), or form-style CSVs.
     A bad input is reported and skipped; the rest are produced. Reports that are up to date
     (same input, options, crux library and cruxfit version) are skipped unless --force.
-    Exit status: 0 all done, 2 some inputs failed, 3 some runs did not converge.
+    Exit status: 0 all done, 2 some inputs failed, 3 some runs did not converge; 130, 143 or
+    129 when stopped by Ctrl-C, SIGTERM or SIGHUP (finished reports stay recorded; re-run to
+    finish). Symbolic links inside folders are reported, not followed.
     """
     formats = _formats(formats)
     lib = _library(ctx)

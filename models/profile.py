@@ -214,9 +214,7 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
         problems.add("", "is empty")
         problems.raise_if_any()
     if not isinstance(data, dict):
-        # Not quoted: a file named by mistake (a system file, a document) would otherwise have
-        # its first characters printed.
-        kind = "a list" if isinstance(data, list) else ("text" if isinstance(data, str) else _describe(data))
+        kind = "a list" if isinstance(data, list) else _describe(data)  # at most 40 characters
         problems.add("(top level)", f"must be a mapping with name, kind and answers, not {kind}")
         problems.raise_if_any()
     kind = data.get("kind", "individual")

@@ -156,8 +156,9 @@ CATALOGUE = [
     ("json-5000-digits", "p.json", '{"name": "A", "answers": {"safety-sabotage": ' + "7" * 5000 + "}}",
      ["not valid JSON: a number has too many digits (this one has 5,000); numbers in cruxfit files "
       "have at most 4,300 digits"]),
-    ("top-level-text-not-quoted", "p.yaml", "root:x:0:0:SECRET-TOKEN:/root:/bin/bash\n",
-     ["(top level): must be a mapping with name, kind and answers, not text"]),
+    # a quoted value is a short excerpt, its control characters shown as escapes
+    ("top-level-text-excerpt", "p.yaml", '"\\e[2J' + "x" * 100 + '"\n',
+     ['(top level): must be a mapping with name, kind and answers, not "\\x1b[2J' + "x" * 36 + '"']),
     # --- CSVs
     ("csv-bad-label", "t.csv", "name,safety-sabotage\nAna,Very much\n",
      [f'row 2, column safety-sabotage: "Very much" is not allowed; allowed: {CSV_AGREE}']),
