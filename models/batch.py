@@ -599,6 +599,16 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
                 progress(job)
 
         def submit(job: Job, result: dict) -> None:
+            # Claim the name in the manifest before the files exist: if the run is killed
+            # between a worker's write and the entry below, the re-run knows the files are
+            # cruxfit's (and redoes them under the same name; the key does not match).
+            with lock:
+                if job.stem not in mine["reports"]:
+                    mine["reports"][job.stem] = {"key": None, "row": {}, "source": job.source}
+                    try:
+                        save_manifest(outdir, mine)
+                    except Exception as exc:  # noqa: BLE001 - reported once, at the end
+                        save_failed.append(str(exc))
             fut = pool.submit(render_job, result, formats, audience, str(outdir), job.stem)
             pending.append(fut)
             fut.add_done_callback(lambda f, job=job, result=result: finish(job, result, f))
@@ -646,7 +656,7 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
     except KeyboardInterrupt:
         interrupted.set()
         _stop_pool(pool)
-        recorded = sum(1 for j in jobs if j.stem in mine["reports"])
+        recorded = sum(1 for e in mine["reports"].values() if e.get("key"))
         raise BatchInterrupted(recorded, len(todo)) from None
     except BaseException:
         _stop_pool(pool)

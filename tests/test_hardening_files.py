@@ -580,8 +580,10 @@ def test_sigterm_to_a_batch_stops_its_workers_in_the_middle_and_keeps_the_manife
     time.sleep(1)
     assert not [p for p in workers if _alive(p)], "render workers outlived the batch"
     manifest = json.loads((out / ".cruxfit-batch.json").read_text())
-    recorded = manifest["reports"]
+    # Names are claimed (key null) before rendering; finished reports carry their key.
+    recorded = {stem: e for stem, e in manifest["reports"].items() if e["key"]}
     assert 1 <= len(recorded) < n  # stopped in the middle
+    assert f"stopped; {len(recorded)} of {n} report(s) finished and recorded" in stop_lines[0]
     for stem in recorded:  # every recorded report is there and whole
         json.loads((out / f"{stem}.json").read_text())
         assert (out / f"{stem}.pdf").read_bytes().rstrip().endswith(b"%%EOF")
