@@ -559,26 +559,35 @@ def test_sigterm_to_a_batch_stops_its_workers_in_the_middle_and_keeps_the_manife
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     # PDF too: rendering is slow enough that the workers are busy when the signal comes.
+    # A session of its own, so that whatever is left can be cleaned up even if the test fails
+    # (before issue 14 the workers outlived the batch and held its standard error open).
     proc = subprocess.Popen(_cruxfit("batch", str(inputs), "-o", str(out), "-f", "pdf,json", "-j", "2"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
-    lines = []
-    for line in proc.stderr:  # wait for the first finished report
-        lines.append(line)
-        if line.startswith("[1] "):
-            break
-    assert proc.poll() is None, "the batch finished before the signal: the test proves nothing"
-    workers = _children(proc.pid)
-    assert workers, "no render workers were running"
-    proc.send_signal(signal.SIGTERM)
-    rest = proc.stderr.read()
-    proc.wait(timeout=120)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        lines = []
+        for line in proc.stderr:  # wait for the first finished report
+            lines.append(line)
+            if line.startswith("[1] "):
+                break
+        assert proc.poll() is None, "the batch finished before the signal: the test proves nothing"
+        workers = _children(proc.pid)
+        assert workers, "no render workers were running"
+        proc.send_signal(signal.SIGTERM)  # to the main process only, as `kill PID` does
+        _, rest = proc.communicate(timeout=120)
+        time.sleep(1)
+        survivors = [p for p in workers if _alive(p)]  # looked at before the clean-up below
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     err = "".join(lines) + rest
     assert proc.returncode == 143, err
     stop_lines = [ln for ln in err.splitlines() if ln.startswith("Interrupted")]
     assert len(stop_lines) == 1 and "(SIGTERM): the render workers are stopped;" in stop_lines[0]
     assert "Traceback" not in err and "FAILED" not in err
-    time.sleep(1)
-    assert not [p for p in workers if _alive(p)], "render workers outlived the batch"
+    assert not survivors, "render workers outlived the batch"
     manifest = json.loads((out / ".cruxfit-batch.json").read_text())
     # Names are claimed (key null) before rendering; finished reports carry their key.
     recorded = {stem: e for stem, e in manifest["reports"].items() if e["key"]}
