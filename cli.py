@@ -757,7 +757,7 @@ def assess(ctx, output, report_file, resume, force, audience, seed):
         prof = run_assess(lib, output=output, resume=resume, force=force,
                           announce_next=report_file is None)
     except AssessInterrupted:
-        sys.exit(130)  # progress is saved and the message printed by run_assess
+        sys.exit(interrupt_status()[1])  # progress is saved and the message printed by run_assess
     if prof is None:
         return
     if report_file is not None:
