@@ -602,3 +602,29 @@ def test_sigterm_to_a_batch_stops_its_workers_in_the_middle_and_keeps_the_manife
     before = sorted(p.name for p in out.iterdir())
     time.sleep(3)
     assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_sigterm_during_assess_keeps_progress_and_exits_143(tmp_path):
+    out = tmp_path / "me.yaml"
+    progress = tmp_path / "me.yaml.progress.yaml"
+    proc = subprocess.Popen(_cruxfit("assess", "-o", str(out)), stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write("Ada\n4\n")  # a name and one answer; the questionnaire then waits
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not progress.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert progress.exists(), "no progress was saved: the test proves nothing"
+        time.sleep(0.5)
+        assert proc.poll() is None  # still waiting for the next answer: in the middle
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert "Interrupted; progress saved to" in err
+    assert not out.exists()
+    saved = yaml.safe_load(progress.read_text())
+    assert saved["name"] == "Ada" and len(saved["answers"]) == 1
