@@ -7,17 +7,20 @@ Domain errors from the core are turned into messages and exit codes here and now
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from pathlib import Path
 
 import click
 
-from cruxfit.cruxes.errors import CruxfitError, InputError
+from cruxfit.cruxes.errors import CruxfitError, InputError, terminal_safe
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -31,7 +34,66 @@ def cruxfit_version() -> str:
 
 def _print_problems(exc: InputError) -> None:
     for problem in exc.problems:
-        click.echo(f"Error: {problem}", err=True)
+        click.echo(f"Error: {terminal_safe(str(problem))}", err=True)
+
+
+#: Exit status after a signal: 128 + its number, as shells report it (README: Exit status).
+SIGNAL_EXIT = {"SIGINT": 130, "SIGHUP": 129, "SIGTERM": 143}
+_stopped_by = {"signal": None}
+
+
+def interrupt_status() -> tuple[str, int]:
+    """How the last interruption came ("Ctrl-C", "SIGTERM", "SIGHUP") and its exit status."""
+    name = _stopped_by["signal"] or "SIGINT"
+    return ("Ctrl-C" if name == "SIGINT" else name), SIGNAL_EXIT[name]
+
+
+def _stop_on_signals():
+    """Make SIGTERM and SIGHUP stop cruxfit the way Ctrl-C does; return a function undoing it.
+
+    The handler calls whatever handles SIGINT at that moment (the sampler's guard records the
+    interruption there) and raises KeyboardInterrupt, so every clean-up written for Ctrl-C -
+    temporary files removed, render workers stopped, progress saved - runs for them too.
+    """
+    _stopped_by["signal"] = None
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        _stopped_by["signal"] = signal.Signals(signum).name
+        current = signal.getsignal(signal.SIGINT)
+        if callable(current) and current is not handler:
+            current(signal.SIGINT, frame)
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+    def undo():
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return undo
+
+
+def _stdout_failed(exc: OSError) -> bool:
+    """An OSError with no file name that a full or closed pipe gives: standard output failed.
+
+    Files cruxfit writes go through reports.files, which names them; what is left is writing
+    to standard output (click.echo flushes after every line).
+    """
+    return exc.filename is None and exc.errno in (
+        errno.ENOSPC, errno.EPIPE, errno.EIO, errno.EDQUOT, errno.EFBIG, errno.EBADF)
+
+
+def _silence_stdout() -> None:
+    # Point the descriptor at /dev/null so that the flush at exit does not fail a second time
+    # with Python's own "Exception ignored" message.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
 
 
 def handle_errors(func):
@@ -39,27 +101,47 @@ def handle_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        undo = _stop_on_signals()
         try:
             return func(*args, **kwargs)
         except InputError as exc:
             _print_problems(exc)
             sys.exit(exc.exit_code)
         except CruxfitError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {terminal_safe(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("Interrupted; no output was written.", err=True)
-            sys.exit(130)
+            how, code = interrupt_status()
+            click.echo(f"Interrupted ({how}); no output was written." if how != "Ctrl-C"
+                       else "Interrupted; no output was written.", err=True)
+            sys.exit(code)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except OSError as exc:
+            if not _stdout_failed(exc) or os.environ.get("CRUXFIT_DEBUG"):
+                return _unexpected(exc)
+            _silence_stdout()
+            if exc.errno != errno.EPIPE:  # a reader that stopped early (| head) needs no line
+                click.echo(f"Error: standard output: cannot write ({exc.strerror or exc}); "
+                           "nothing more was written there", err=True)
+            sys.exit(EXIT_ERROR)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
             if os.environ.get("CRUXFIT_DEBUG"):
                 raise
-            click.echo(f"Error: unexpected failure ({type(exc).__name__}: {exc}). This is a bug in "
-                       "cruxfit; set CRUXFIT_DEBUG=1 to see the details and please report it.", err=True)
-            sys.exit(EXIT_ERROR)
+            return _unexpected(exc)
+        finally:
+            undo()
 
     return wrapper
+
+
+def _unexpected(exc: Exception):
+    if os.environ.get("CRUXFIT_DEBUG"):
+        raise exc
+    click.echo(f"Error: unexpected failure ({type(exc).__name__}: {terminal_safe(str(exc), 300)}). "
+               "This is a bug in cruxfit; set CRUXFIT_DEBUG=1 to see the details and please "
+               "report it.", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def _library(ctx: click.Context):
@@ -210,21 +292,21 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool, form_layo
             _print_problems(exc)
             continue
         for warning in getattr(profile, "warnings", ()):
-            click.echo(f"Warning: {warning}", err=True)
+            click.echo(f"Warning: {terminal_safe(warning)}", err=True)
         if quiet:
             continue
+        shown = terminal_safe(f"{path}: ok ({profile.name}")
         if profile.kind == "organisation":
             n = sum(len(m.answers) for m in profile.respondents)
-            click.echo(f"{path}: ok ({profile.name}: organisation of {len(profile.respondents)} "
-                       f"respondents, {n} answers)")
+            click.echo(f"{shown}: organisation of {len(profile.respondents)} respondents, {n} answers)")
             if getattr(profile, "form", None):
                 from cruxfit.reports.formspec import describe_placement
 
                 for line in describe_placement(profile.form):
-                    click.echo(f"  {line}")
+                    click.echo(f"  {terminal_safe(line)}")
         else:
             n = len(profile.answers)
-            click.echo(f"{path}: ok ({profile.name}: {n} of {len(lib.statements)} statements answered)")
+            click.echo(f"{shown}: {n} of {len(lib.statements)} statements answered)")
             _warn_if_sparse(lib, profile, path)
     if failed:
         click.echo(f"{failed} of {len(files)} file(s) have problems.", err=True)
@@ -267,7 +349,7 @@ AUDIENCES = ("individual", "advisor", "grantmaker")
 def _say(quiet: bool):
     def say(message: str) -> None:
         if not quiet:
-            click.echo(message, err=True)
+            click.echo(terminal_safe(message), err=True)
 
     return say
 
@@ -296,7 +378,7 @@ def _load_profile_arg(lib, profile: Path | None, form_layout: str = "auto"):
     path = profile if profile is not None else _example_profile_path()
     subject = load_subject(lib, path, form_layout)
     for warning in getattr(subject, "warnings", ()):
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo(f"Warning: {terminal_safe(warning)}", err=True)
     return subject, path
 
 
@@ -306,7 +388,23 @@ def _default_output(name: str, fmt: str) -> Path:
     return Path(f"{safe_stem(name)}.{fmt}")
 
 
+def _free_default(path: Path, say) -> Path:
+    """A name cruxfit chose itself never replaces an existing file: take the next free one."""
+    from cruxfit.reports.files import free_name
+
+    free = free_name(path)
+    if free != path:
+        click.echo(f"Note: {terminal_safe(str(path))} already exists and is left alone; writing "
+                   f"{terminal_safe(str(free))} instead (give -o {terminal_safe(str(path))} to "
+                   "replace it).", err=True)
+    return free
+
+
 def _warn_if_cold(say) -> None:
+    from cruxfit.models.environment import prepare_environment
+
+    for note in prepare_environment():
+        click.echo(f"Note: {terminal_safe(note)}", err=True)
     from cruxfit.models.inference import compile_dir_is_warm
 
     if not compile_dir_is_warm():
@@ -351,7 +449,9 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     """Analyse a profile and write the report (PDF by default; also HTML or JSON).
 
     With no PROFILE, the bundled example profile is used. Exit status: 0 done, 2 bad input,
-    3 sampling did not converge (the report says 'inconclusive'), 1 anything else.
+    3 sampling did not converge (the report says 'inconclusive'), 1 anything else; 130, 143
+    or 129 when stopped by Ctrl-C, SIGTERM or SIGHUP (nothing is written). Without -o, an
+    existing file is never replaced: the next free name (name-2.pdf, ...) is used.
     """
     say = _say(quiet)
     lib = _library(ctx)
@@ -381,12 +481,19 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
     """
     say = say or (lambda m: None)
     if output is None:
-        output = _default_output(prof.name, fmt)
+        output = _free_default(_default_output(prof.name, fmt), say)
     to_stdout = str(output) == "-"
-    if not to_stdout:
-        from cruxfit.reports.files import check_output_path
+    from cruxfit.reports.files import check_output_path
 
+    if not to_stdout:
         check_output_path(output)
+    if save_posterior is not None:  # checked now, not after sampling and the report
+        if str(save_posterior) == "-":
+            from cruxfit.reports.files import OutputPathError
+
+            raise OutputPathError("--save-posterior: give a file name; the posterior cannot go "
+                                  "to standard output")
+        check_output_path(save_posterior)
     if prof.kind == "organisation":
         say(f"Analysing {prof.name} ({len(prof.respondents)} respondents pooled, seed {seed})...")
     else:
@@ -441,7 +548,7 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
     if output is None:
         from cruxfit.reports.files import safe_stem
 
-        output = Path(f"compare-{safe_stem(a.name)}-{safe_stem(b.name)}.{fmt}")
+        output = _free_default(Path(f"compare-{safe_stem(a.name)}-{safe_stem(b.name)}.{fmt}"), say)
     to_stdout = str(output) == "-"
     if not to_stdout:
         from cruxfit.reports.files import check_output_path
@@ -523,7 +630,9 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
     INPUTS are profile files, folders of them (searched recursively), or form-style CSVs.
     A bad input is reported and skipped; the rest are produced. Reports that are up to date
     (same input, options, crux library and cruxfit version) are skipped unless --force.
-    Exit status: 0 all done, 2 some inputs failed, 3 some runs did not converge.
+    Exit status: 0 all done, 2 some inputs failed, 3 some runs did not converge; 130, 143 or
+    129 when stopped by Ctrl-C, SIGTERM or SIGHUP (finished reports stay recorded; re-run to
+    finish). Symbolic links inside folders are reported, not followed.
     """
     formats = _formats(formats)
     lib = _library(ctx)
@@ -533,10 +642,9 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
         from cruxfit.reports.files import OutputPathError
 
         raise OutputPathError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
-    from cruxfit.reports.files import check_output_path
+    from cruxfit.models.batch import BatchInterrupted, check_outdir, run_batch
 
-    check_output_path(outdir / "summary.json")
-    from cruxfit.models.batch import run_batch
+    check_outdir(outdir)
 
     say = _say(quiet)
     interactive = not quiet and sys.stderr.isatty()
@@ -547,16 +655,17 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
         if quiet:
             # Problems are reported even when quiet: a skipped input must never go unnoticed.
             for problem in job.problems:
-                click.echo(f"Error: {problem}", err=True)
+                click.echo(f"Error: {terminal_safe(str(problem))}", err=True)
             return
         what = {"done": job.row.get("verdict") if job.row else "done", "skipped": "up to date, skipped",
                 "failed": "FAILED", "inconclusive": "INCONCLUSIVE (did not converge)"}.get(job.status, job.status)
+        name = terminal_safe(job.name, 200)
         if interactive:
-            click.echo(f"\r[{state['n']}] {job.name[:40]}: {what}".ljust(78), err=True, nl=False)
+            click.echo(f"\r[{state['n']}] {name[:40]}: {what}".ljust(78), err=True, nl=False)
         else:
-            click.echo(f"[{state['n']}] {job.name}: {what}", err=True)
+            click.echo(f"[{state['n']}] {name}: {what}", err=True)
         for problem in job.problems:
-            click.echo(("\n" if interactive else "") + f"Error: {problem}", err=True)
+            click.echo(("\n" if interactive else "") + f"Error: {terminal_safe(str(problem))}", err=True)
 
     say(f"cruxfit batch: reading inputs, then sampling and rendering into {outdir} ...")
     _warn_if_cold(say)
@@ -572,13 +681,22 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
                 "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
                 "seconds": round(seconds, 2), "render_cpu_seconds": round(render_cpu, 2)}
 
-    outcome = run_batch(lib, inputs, outdir, formats=formats, seed=seed, audience=audience,
-                        jobs_n=jobs, force=force, rows_are_applicants=rows_are_applicants,
-                        form_layout=form_layout, progress=progress, say=say, summary_meta=summary_meta)
+    try:
+        outcome = run_batch(lib, inputs, outdir, formats=formats, seed=seed, audience=audience,
+                            jobs_n=jobs, force=force, rows_are_applicants=rows_are_applicants,
+                            form_layout=form_layout, progress=progress, say=say,
+                            summary_meta=summary_meta)
+    except BatchInterrupted as stop:
+        how, code = interrupt_status()
+        click.echo(("\n" if interactive else "") + f"Interrupted ({how}): the render workers are "
+                   f"stopped; {stop.recorded} of {stop.total} report(s) finished and recorded in "
+                   f"{terminal_safe(str(outdir / '.cruxfit-batch.json'))}; run the same command "
+                   "again to do the rest.", err=True)
+        sys.exit(code)
     if interactive:
         click.echo("", err=True)
     for w in outcome.warnings:
-        click.echo(f"Warning: {w}", err=True)
+        click.echo(f"Warning: {terminal_safe(w)}", err=True)
     counts = count(outcome.jobs)
     say(f"Done in {outcome.seconds:.1f} s: {counts['done']} reported, {counts['skipped']} up to date, "
         f"{counts['inconclusive']} inconclusive, {counts['failed']} failed. Summary: {outdir / 'summary.pdf'}")
@@ -598,6 +716,10 @@ def warmup(ctx):
     stacked and organisation models and says how long it took.
     """
     t0 = time.monotonic()
+    from cruxfit.models.environment import prepare_environment
+
+    for note in prepare_environment():
+        click.echo(f"Note: {terminal_safe(note)}", err=True)
     click.echo("Compiling the models (the first time on a machine takes 20-60 s)...", err=True)
     from cruxfit.models.inference import sample
     from cruxfit.models.profile import parse_profile
@@ -716,7 +838,7 @@ def assess(ctx, output, report_file, resume, force, audience, seed):
         prof = run_assess(lib, output=output, resume=resume, force=force,
                           announce_next=report_file is None)
     except AssessInterrupted:
-        sys.exit(130)  # progress is saved and the message printed by run_assess
+        sys.exit(interrupt_status()[1])  # progress is saved and the message printed by run_assess
     if prof is None:
         return
     if report_file is not None:

@@ -8,8 +8,13 @@ person fixing a profile sees every mistake at once. Only the CLI turns these int
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Iterable
+
+
+#: Most problems listed for one error; the rest are counted in a last line.
+MAX_PROBLEMS = 100
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,16 @@ class InputError(CruxfitError):
     exit_code = 2
 
     def __init__(self, problems: Iterable[Problem]):
-        self.problems = list(problems)
+        problems = list(problems)
+        if len(problems) > MAX_PROBLEMS:
+            # A file with 100,000 unknown keys gets the first ones and a count, not 100,000
+            # lines: whoever fixes it fixes the pattern, not each line.
+            more = len(problems) - MAX_PROBLEMS
+            files = list(dict.fromkeys(p.file for p in problems[MAX_PROBLEMS:]))
+            where = files[0] if len(files) == 1 else "(several files)"
+            problems = problems[:MAX_PROBLEMS] + [
+                Problem(where, "", f"and {more:,} more problem{'s' if more != 1 else ''} not listed")]
+        self.problems = problems
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
@@ -75,3 +89,27 @@ def one_of(options: Iterable[str]) -> str:
     if len(opts) <= 1:
         return "".join(opts)
     return ", ".join(opts[:-1]) + " or " + opts[-1]
+
+
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates (which reorder what
+# a terminal shows).
+_UNSAFE_FOR_TERMINAL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Longest line cruxfit prints about an input; longer ones are cut with an ellipsis.
+MAX_LINE = 2000
+
+
+def terminal_safe(text: str, limit: int = MAX_LINE) -> str:
+    """Text safe to print on a terminal: control characters shown as escapes, length capped.
+
+    Names, notes and file content can carry escape sequences (retitle the window, clear the
+    screen) or be megabytes long; nothing printed reproduces either.
+    """
+    def escape(m: re.Match) -> str:
+        code = ord(m.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    text = _UNSAFE_FOR_TERMINAL.sub(escape, str(text))
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return text

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from cruxfit.cruxes.errors import InputError, LibraryError, Problem, Problems, did_you_mean, one_of
-from cruxfit.cruxes.loading import is_finite_number, load_document
+from cruxfit.cruxes.loading import is_finite_number, load_document, read_bytes_bounded
 
 LIBRARY_FILES = ("variables.yaml", "statements.yaml", "approaches.yaml", "seed.yaml", "model.yaml",
                  "fit.yaml")
@@ -843,12 +843,20 @@ def default_library_dir() -> Path:
 
 
 def library_hash(folder: Path) -> str:
+    """Fingerprint of the library files, read with the same bounds as any input.
+
+    A file that cannot be read within them (too big, a FIFO, a device) adds a marker
+    instead; loading the library then refuses it with one line.
+    """
     digest = hashlib.sha256()
     for name in LIBRARY_FILES:
         p = folder / name
         digest.update(name.encode())
         digest.update(b"\0")
-        digest.update(p.read_bytes() if p.is_file() else b"")
+        try:
+            digest.update(read_bytes_bounded(p))
+        except InputError as exc:
+            digest.update(b"\1unreadable:" + str(exc).encode("utf-8", "backslashreplace"))
         digest.update(b"\0")
     return digest.hexdigest()
 
@@ -873,6 +881,11 @@ def load_library(folder: str | Path | None = None) -> Library:
             docs[name] = load_document(folder / name, label=label)
         except InputError as exc:
             all_problems.extend(exc.problems)
+    for name in LIBRARY_FILES:
+        if name in docs and not isinstance(docs[name], dict):
+            # One line, not a cascade of "missing" for every key the file should hold.
+            all_problems.append(Problem(str(folder / name), "(top level)",
+                                        f"must be a mapping of keys to values, not {_kind(docs[name])}"))
     if all_problems:
         raise LibraryError(all_problems)
 

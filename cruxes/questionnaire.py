@@ -53,6 +53,8 @@ FIT7_LABELS = (
 DEFAULT_NAME = "Me"
 DEFAULT_OUTPUT = Path("profile.yaml")
 PROGRESS_SUFFIX = ".progress.yaml"
+#: Longest reply read from one line of input (a name is at most 200 characters).
+MAX_REPLY = 1000
 PROGRESS_VERSION = 1
 PROGRESS_KEYS = ("progress_version", "cruxfit", "library_sha256", "output", "name", "answers",
                  "fit_section", "fit")
@@ -555,7 +557,13 @@ class _Session:
             self.out.write(prompt)
             self.out.flush()
             try:
-                line = self.inp.readline()
+                line = self.inp.readline(MAX_REPLY + 1)
+                if len(line) > MAX_REPLY and not line.endswith("\n"):
+                    # A line of megabytes: keep only its start, drop the rest unread-into-memory.
+                    while True:
+                        more = self.inp.readline(1 << 16)
+                        if not more or more.endswith("\n"):
+                            break
             except UnicodeDecodeError:
                 if not self.tty:
                     self.say("")
@@ -565,9 +573,10 @@ class _Session:
         if line == "":
             self.say("")
             raise _InputEnded()
-        line = line.rstrip("\r\n")
+        line = line.rstrip("\r\n")[:MAX_REPLY]
         if not self.tty:
-            self.say(_printable(line))  # a transcript that reads like the terminal session
+            # A transcript that reads like the terminal session (a short excerpt of long lines).
+            self.say(_printable(line if len(line) <= 80 else line[:77] + "..."))
         return line
 
     # ---- navigation
@@ -768,6 +777,11 @@ def run_assess(library: Library, *, output: str | Path = DEFAULT_OUTPUT, resume:
     from cruxfit.reports.files import check_output_path, write_atomic_text
 
     inp = stdin if stdin is not None else sys.stdin
+    if inp is None or getattr(inp, "closed", False):
+        # Started with standard input closed (`<&-`, some service managers): Python sets
+        # sys.stdin to None.
+        raise InputError([Problem("standard input", "", "is closed; run assess in a terminal, "
+                                  "or pipe the answers in (see `cruxfit assess --help`)")])
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     output = Path(output)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 import threading
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,25 +63,81 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _failed(path: Path | str, message: str) -> Job:
+    return Job(str(path), problems=[Problem(str(path), "", message)], status="failed")
+
+
+def _walk(folder: Path, files: list[Path], failures: list[Job]) -> None:
+    """Profile files under folder, recursively, without following symbolic links.
+
+    A link inside a folder could point anywhere (a system file, a device, a folder above), so
+    links are reported rather than read; name a linked file on the command line to use it.
+    FIFOs, devices and sockets with a profile suffix, unreadable folders and names too long
+    for the system are reported too: nothing is skipped without a word.
+    """
+    from cruxfit.cruxes.loading import file_kind, path_problem
+
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        failures.append(Job(str(folder), problems=[path_problem(str(folder), exc)], status="failed"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name.startswith("."):
+            continue
+        try:
+            st = os.lstat(path)
+        except OSError as exc:
+            failures.append(Job(str(path), problems=[path_problem(str(path), exc)], status="failed"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            _walk(path, files, failures)
+        elif path.suffix.lower() not in PROFILE_SUFFIXES:
+            continue
+        elif stat.S_ISLNK(st.st_mode):
+            failures.append(_failed(path, "is a symbolic link; batch folders do not follow links "
+                                          "(name the file itself on the command line to use it)"))
+        elif not stat.S_ISREG(st.st_mode):
+            failures.append(_failed(path, f"is {file_kind(st.st_mode)}, not a regular file; "
+                                          "cruxfit reads only regular files"))
+        else:
+            files.append(path)
+
+
 def expand_inputs(inputs: Iterable[Path]) -> tuple[list[Path], list[Job]]:
-    """Files from files and folders (recursively, profile suffixes only), in a stable order."""
+    """Files from files and folders (recursively, profile suffixes only), in a stable order.
+
+    Files named on the command line are used as given (a link is followed: you named it);
+    inside folders, links are reported, not followed (see :func:`_walk`).
+    """
+    from cruxfit.cruxes.loading import path_problem
+
     files: list[Path] = []
     failures: list[Job] = []
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in PROFILE_SUFFIXES
-                           and not f.name.startswith("."))
-            if not found:
-                failures.append(Job(str(p), problems=[Problem(str(p), "", "is a folder with no .yaml, .yml, .json, .csv or .xlsx files")], status="failed"))
-            files.extend(found)
-        elif not p.exists():
-            failures.append(Job(str(p), problems=[Problem(str(p), "", "no such file or folder")], status="failed"))
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            failures.append(_failed(p, "no such file or folder"))
+            continue
+        except OSError as exc:
+            failures.append(Job(str(p), problems=[path_problem(str(p), exc)], status="failed"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            before = len(files) + len(failures)
+            _walk(p, files, failures)
+            if len(files) + len(failures) == before:
+                failures.append(_failed(p, "is a folder with no .yaml, .yml, .json, .csv or .xlsx files"))
         else:
-            files.append(p)
+            files.append(p)  # read_text refuses FIFOs and devices with one line
     seen, unique = set(), []
     for f in files:
-        r = f.resolve()
+        try:
+            r = f.resolve()
+        except OSError:
+            r = f
         if r not in seen:
             seen.add(r)
             unique.append(f)
@@ -91,9 +149,21 @@ def subject_hash(subject) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+def unexpected(exc: BaseException) -> str:
+    from cruxfit.cruxes.errors import terminal_safe
+
+    return (f"unexpected failure ({type(exc).__name__}: {terminal_safe(str(exc), 200)}); this is "
+            "a bug in cruxfit, please report it; the other inputs went on")
+
+
 def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool, formats: tuple[str, ...],
-         seed: int, audience: str, form_layout: str = "auto") -> tuple[list[Job], list[str]]:
-    """Read every input; return jobs (failures included) and warnings."""
+         seed: int, audience: str, form_layout: str = "auto",
+         avoid: Iterable[str] = ()) -> tuple[list[Job], list[str]]:
+    """Read every input; return jobs (failures included) and warnings.
+
+    ``avoid``: stems whose files in the output folder cruxfit did not write; they are never
+    given to a report, so nothing of someone else's is replaced.
+    """
     from cruxfit.models.csvinput import read_organisation, read_rows
     from cruxfit.models.profile import load_profile
     from cruxfit.reports.files import safe_stem
@@ -114,9 +184,12 @@ def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool,
                 jobs.append(Job(str(f), subject=load_profile(f, library)))
         except InputError as exc:
             jobs.append(Job(str(f), problems=exc.problems, status="failed"))
+        except Exception as exc:  # noqa: BLE001 - one input's bug must not sink the batch
+            jobs.append(_failed(f, unexpected(exc)))
     options = {"formats": sorted(formats), "seed": seed, "audience": audience,
                "library": library.sha256, "cruxfit": _version()}
     taken: dict[str, int] = {n.split(".")[0]: 1 for n in SUMMARY_NAMES}
+    taken.update({stem: 1 for stem in avoid})
     for job in jobs:
         if job.subject is None:
             continue
@@ -133,21 +206,64 @@ def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool,
 
 
 def load_manifest(outdir: Path) -> dict:
+    from cruxfit.cruxes.loading import read_bytes_bounded
+
     p = outdir / MANIFEST
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(read_bytes_bounded(p, limit=64 * 1024 * 1024).decode("utf-8"))
         if isinstance(data, dict) and data.get("version") == 1 and isinstance(data.get("reports"), dict):
             return data
-    except (OSError, ValueError):
+    except (InputError, ValueError):
         pass
     # Missing, corrupt or foreign: start afresh (never trust it).
     return {"version": 1, "reports": {}}
 
 
+def check_outdir(outdir: Path) -> None:
+    """Before any work: the manifest and summary paths are usable, and nothing there that
+    cruxfit did not write would be replaced. Raises OutputPathError (exit 2)."""
+    from cruxfit.reports.files import OutputPathError, check_output_path
+
+    check_output_path(outdir / MANIFEST)
+    is_batch_folder = (outdir / MANIFEST).is_file()
+    for name in SUMMARY_NAMES:
+        check_output_path(outdir / name)
+        if not is_batch_folder and (outdir / name).exists():
+            raise OutputPathError(f"{outdir / name}: exists, but {outdir} holds no cruxfit batch "
+                                  f"({MANIFEST} is missing), so it was not written by cruxfit; "
+                                  "choose another folder, or move the file away")
+
+
+@contextmanager
+def _locked(outdir: Path):
+    """Hold an exclusive lock on the output folder itself (no lock file is left behind), so
+    that two batches writing into one folder update the manifest one at a time."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on POSIX: no lock
+        yield
+        return
+    fd = os.open(outdir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def save_manifest(outdir: Path, manifest: dict) -> None:
+    """Merge this run's entries into the manifest on disk and write it atomically.
+
+    Another batch may be writing into the same folder: its entries, read back under the
+    lock, are kept, so neither run drops the other's reports.
+    """
     from cruxfit.reports.files import write_atomic_text
 
-    write_atomic_text(outdir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+    outdir = Path(outdir)
+    with _locked(outdir):
+        merged = load_manifest(outdir)
+        merged["reports"].update(manifest["reports"])
+        write_atomic_text(outdir / MANIFEST, json.dumps(merged, indent=1, sort_keys=True))
 
 
 def mark_skips(jobs: list[Job], outdir: Path, manifest: dict, formats: tuple[str, ...], force: bool) -> None:
@@ -167,7 +283,8 @@ def mark_skips(jobs: list[Job], outdir: Path, manifest: dict, formats: tuple[str
 
 def analyse_individuals(library: Library, jobs: list[Job], seed: int, *, chunk: int = CHUNK,
                         on_result: Callable[[Job, dict], None],
-                        say: Callable[[str], None] | None = None) -> None:
+                        say: Callable[[str], None] | None = None,
+                        on_error: Callable[[Job, BaseException], None] | None = None) -> None:
     """Sample individuals in stacked chunks and call on_result(job, result) for each.
 
     Respondents who miss the convergence bar in their chunk (their own R-hat or ESS, or any
@@ -179,21 +296,39 @@ def analyse_individuals(library: Library, jobs: list[Job], seed: int, *, chunk: 
 
     say = say or (lambda m: None)
     s = library.settings
+
+    def stacked(group: list[Job], seed_: int, draws: int, tune: int) -> list[Job]:
+        if on_error is None:
+            return _stacked(library, group, seed_, draws, tune, on_result)
+        try:
+            return _stacked(library, group, seed_, draws, tune, on_result, on_error)
+        except Exception as exc:  # noqa: BLE001 - the shared run failed: each alone, below
+            say(f"A shared sampling run failed ({type(exc).__name__}); sampling its "
+                f"{len(group)} profile(s) one by one.")
+            return list(group)
+
     redo: list[Job] = []
     for start in range(0, len(jobs), chunk):
-        redo += _stacked(library, jobs[start:start + chunk], seed, s.draws, s.tune, on_result)
+        redo += stacked(jobs[start:start + chunk], seed, s.draws, s.tune)
     if redo:
         say(f"{len(redo)} profile(s) missed the convergence bar in the shared run; sampling them "
             "again with twice the draws.")
-        redo = _stacked(library, redo, seed + 1, 2 * s.draws, 2 * s.tune, on_result)
+        redo = stacked(redo, seed + 1, 2 * s.draws, 2 * s.tune)
     for job in redo:
         say(f"{job.name}: sampling alone.")
-        result, _ = run_analysis(library, job.subject, seed)
+        try:
+            result, _ = run_analysis(library, job.subject, seed)
+        except Exception as exc:  # noqa: BLE001 - contained to this profile
+            if on_error is None:
+                raise
+            on_error(job, exc)
+            continue
         on_result(job, result)
 
 
 def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: int,
-             on_result: Callable[[Job, dict], None]) -> list[Job]:
+             on_result: Callable[[Job, dict], None],
+             on_error: Callable[[Job, BaseException], None] | None = None) -> list[Job]:
     """One stacked sampling run; returns the jobs that missed the bar."""
     from cruxfit.models.analysis import evaluate
     from cruxfit.models.inference import Diagnostics, check_convergence, sample
@@ -219,9 +354,15 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
                            d.criteria).to_dict()
         diag["stacked_with"] = len(group)
         t1 = time.perf_counter()
-        analysis = evaluate(library, job.subject, seed, post.theta[:, r, :], None, diag)
-        result = analysis.to_dict()
-        _add_voi(result, analysis)
+        try:
+            analysis = evaluate(library, job.subject, seed, post.theta[:, r, :], None, diag)
+            result = analysis.to_dict()
+            _add_voi(result, analysis)
+        except Exception as exc:  # noqa: BLE001 - contained to this profile
+            if on_error is None:
+                raise
+            on_error(job, exc)
+            continue
         result["timing"] = {"created": _now(), "seconds": {
             "sample_share": round(t_sample / len(group), 3),
             "summarise": round(time.perf_counter() - t1, 3)}}
@@ -242,6 +383,16 @@ def render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: st
                stem: str) -> tuple[list[str], float]:
     """Write one profile's reports (runs in a worker process): the names written and the
     worker's CPU seconds spent on them."""
+    try:
+        return _render_job(result, formats, audience, outdir, stem)
+    except SystemExit:
+        # Stopped by the main process: the temporary file is gone (write_atomic cleans up);
+        # leave now rather than return to the pool's loop.
+        os._exit(143)
+
+
+def _render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: str,
+                stem: str) -> tuple[list[str], float]:
     from cruxfit.reports.files import write_atomic
     from cruxfit.reports.jsonout import to_json
 
@@ -264,7 +415,18 @@ def render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: st
     return written, time.process_time() - cpu0
 
 
+def _stop_worker(signum, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _warm_worker() -> None:
+    # The main process decides when to stop: Ctrl-C in the terminal reaches the workers too,
+    # and they must not report it as a failed render. SIGTERM (sent by the main process when
+    # the batch is stopped) unwinds a render, so its temporary file is removed.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
     # Import the renderers and their heavy dependencies (WeasyPrint, matplotlib) once per
     # worker, before the first job arrives.
     import cruxfit.reports.plots  # noqa: F401
@@ -316,6 +478,49 @@ class BatchOutcome:
         return [j for j in self.jobs if j.status == "inconclusive"]
 
 
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C, SIGTERM or SIGHUP during a batch, after the render workers were stopped."""
+
+    def __init__(self, recorded: int, total: int):
+        super().__init__(recorded, total)
+        self.recorded, self.total = recorded, total
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop the render workers now: queued work is dropped, running renders are ended (each
+    worker removes its temporary file on SIGTERM), and every worker is waited for."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        try:
+            proc.terminate()
+        except (OSError, ValueError, AttributeError):
+            pass
+    for proc in procs:
+        try:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
+
+
+def _foreign_stems(outdir: Path, manifest: dict) -> set[str]:
+    """Stems of report-like files in outdir that no batch recorded: someone else's files."""
+    known = set(manifest["reports"])
+    found = set()
+    try:
+        names = os.listdir(outdir)
+    except OSError:
+        return found
+    for name in names:
+        stem, dot, suffix = name.rpartition(".")
+        if dot and suffix.lower() in ("pdf", "json", "html") and stem not in known:
+            found.add(stem)
+    return found
+
+
 def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats: tuple[str, ...],
               seed: int = 0, audience: str = "grantmaker", jobs_n: int | None = None,
               force: bool = False, rows_are_applicants: bool = False, form_layout: str = "auto",
@@ -330,9 +535,13 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
     say = say or (lambda m: None)
     progress = progress or (lambda j: None)
     outdir = Path(outdir)
-    jobs, warnings = plan(library, inputs, rows_are_applicants=rows_are_applicants,
-                          formats=formats, seed=seed, audience=audience, form_layout=form_layout)
+    check_outdir(outdir)
     manifest = load_manifest(outdir)
+    # Written now, so that the folder is known to be a batch's even if no report is made.
+    save_manifest(outdir, {"version": 1, "reports": {}})
+    jobs, warnings = plan(library, inputs, rows_are_applicants=rows_are_applicants,
+                          formats=formats, seed=seed, audience=audience, form_layout=form_layout,
+                          avoid=_foreign_stems(outdir, manifest))
     mark_skips(jobs, outdir, manifest, formats, force)
     for job in jobs:
         if job.status in ("failed", "skipped"):
@@ -349,7 +558,11 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
     # spawn, not fork: the parent has PyMC/PyTensor (and their threads) loaded by the time
     # the first worker starts, and forking a threaded process can deadlock the child.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker, mp_context=context) as pool:
+    interrupted = threading.Event()
+    save_failed: list[str] = []
+    mine: dict = {"version": 1, "reports": {}}
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_warm_worker, mp_context=context)
+    try:
         if todo:
             # The pool starts workers only when work arrives; start them all now, while
             # PyMC is imported and the first chunk sampled, instead of after it.
@@ -363,6 +576,8 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
             # manifest always knows about every finished report: a killed run redoes nothing
             # that was complete.
             with lock:
+                if interrupted.is_set() and (fut.cancelled() or fut.exception() is not None):
+                    return  # stopped on purpose: not a failure of this report
                 try:
                     job.outputs, cpu = fut.result()
                     render_cpu[0] += cpu
@@ -374,11 +589,31 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
                     return
                 job.status = "done" if result["diagnostics"]["converged"] else "inconclusive"
                 job.row = summary_row(job, result)
-                manifest["reports"][job.stem] = {"key": job.key, "row": job.row, "source": job.source}
-                save_manifest(outdir, manifest)
+                entry = {"key": job.key, "row": job.row, "source": job.source}
+                manifest["reports"][job.stem] = mine["reports"][job.stem] = entry
+                try:
+                    save_manifest(outdir, mine)
+                except Exception as exc:  # noqa: BLE001 - in the pool's thread: report it once, later
+                    save_failed.append(str(exc))
+                progress(job)
+
+        def failed(job: Job, exc: BaseException) -> None:
+            with lock:
+                job.status = "failed"
+                job.problems = [Problem(job.source, "", unexpected(exc))]
                 progress(job)
 
         def submit(job: Job, result: dict) -> None:
+            # Claim the name in the manifest before the files exist: if the run is killed
+            # between a worker's write and the entry below, the re-run knows the files are
+            # cruxfit's (and redoes them under the same name; the key does not match).
+            with lock:
+                if job.stem not in mine["reports"]:
+                    mine["reports"][job.stem] = {"key": None, "row": {}, "source": job.source}
+                    try:
+                        save_manifest(outdir, mine)
+                    except Exception as exc:  # noqa: BLE001 - reported once, at the end
+                        save_failed.append(str(exc))
             fut = pool.submit(render_job, result, formats, audience, str(outdir), job.stem)
             pending.append(fut)
             fut.add_done_callback(lambda f, job=job, result=result: finish(job, result, f))
@@ -390,11 +625,22 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
                 wait(running, return_when=FIRST_COMPLETED)
 
         if individuals:
-            analyse_individuals(library, individuals, seed, on_result=submit, say=say)
+            analyse_individuals(library, individuals, seed, on_result=submit, say=say,
+                                on_error=failed)
         for job in organisations:
-            result, _ = run_org_analysis(library, job.subject, seed)
+            try:
+                result, _ = run_org_analysis(library, job.subject, seed)
+            except Exception as exc:  # noqa: BLE001 - contained to this organisation
+                failed(job, exc)
+                continue
             submit(job, result)
         wait(pending)
+        if save_failed:
+            from cruxfit.reports.files import OutputError
+
+            raise OutputError(f"{outdir / MANIFEST}: cannot update the batch manifest "
+                              f"({save_failed[0]}); the reports are written, but a re-run will "
+                              "redo them")
         for job in jobs:
             if not job.row:
                 job.row = summary_row(job, None)
@@ -412,4 +658,13 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
                 except Exception:  # noqa: BLE001 - e.g. a worker was killed: render it here
                     pdf = None
             write_summary(outdir, rows, meta, pdf=pdf)
+    except KeyboardInterrupt:
+        interrupted.set()
+        _stop_pool(pool)
+        recorded = sum(1 for e in mine["reports"].values() if e.get("key"))
+        raise BatchInterrupted(recorded, len(todo)) from None
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     return BatchOutcome(jobs, warnings, time.perf_counter() - t0, render_cpu[0])

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from cruxfit.cruxes.errors import InputError, Problems, did_you_mean, one_of
+from cruxfit.cruxes.errors import MAX_PROBLEMS, InputError, Problems, did_you_mean, one_of
 from cruxfit.cruxes.library import DIMENSIONS, LEVELS, Library
 from cruxfit.cruxes.loading import decode_text, parse_document, read_text
 
@@ -128,6 +129,24 @@ def parse_profile_text(text: str, name: str, library: Library, *, suffix: str = 
     return parse_profile(data, library, source=name, sha256=sha)
 
 
+def control_char(text: str) -> str | None:
+    """The first control character in text (escape, NUL, newline, tab, DEL, C1), if any.
+
+    Names end up in terminal lines, file names and report titles, where an escape sequence
+    could retitle a window or clear a screen; notes may hold newlines and are shown escaped.
+    """
+    for ch in text:
+        if unicodedata.category(ch) == "Cc":
+            return ch
+    return None
+
+
+def _control_message(text: str) -> str:
+    ch = control_char(text) or "?"
+    return (f"contains a control character (U+{ord(ch):04X}); names must be plain text on one "
+            "line, without tabs, line breaks or escape sequences")
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
@@ -199,7 +218,7 @@ def parse_profile(data: Any, library: Library, *, source: str = "<memory>", sha2
         problems.add("", "is empty")
         problems.raise_if_any()
     if not isinstance(data, dict):
-        kind = "a list" if isinstance(data, list) else _describe(data)
+        kind = "a list" if isinstance(data, list) else _describe(data)  # at most 40 characters
         problems.add("(top level)", f"must be a mapping with name, kind and answers, not {kind}")
         problems.raise_if_any()
     kind = data.get("kind", "individual")
@@ -228,6 +247,8 @@ def _parse_organisation(data: dict, library: Library, problems: Problems, *, sou
         problems.add("name", "is missing; give the organisation's name as text")
     elif len(str(name)) > MAX_NAME:
         problems.add("name", f"is {len(str(name))} characters long; the limit is {MAX_NAME}")
+    elif control_char(str(name)):
+        problems.add("name", _control_message(str(name)))
     notes = data.get("notes")
     if notes is not None and (not isinstance(notes, str) or len(notes) > MAX_NOTES):
         problems.add("notes", f"must be text of at most {MAX_NOTES} characters")
@@ -274,7 +295,8 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
     problems = _Prefixed(outer, prefix)
     for key in data:
         if key not in keys:
-            hint = did_you_mean(key, keys)
+            # Past the problems that get listed, spare the (slow) suggestion.
+            hint = did_you_mean(key, keys) if problems.count < MAX_PROBLEMS else ""
             what = "a respondent key" if member else "a profile key"
             problems.add(str(key), f"is not {what}{hint}; allowed: {one_of(keys)}")
 
@@ -287,11 +309,17 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
     elif len(str(name)) > MAX_NAME:
         problems.add("name", f"is {len(str(name))} characters long; the limit is {MAX_NAME}")
         name = None
+    elif control_char(str(name)):
+        problems.add("name", _control_message(str(name)))
+        name = None
 
     kind = "individual"
     role = data.get("role") if member else None
     if role is not None and (not isinstance(role, str) or len(role) > MAX_NAME):
         problems.add("role", f"must be text of at most {MAX_NAME} characters, not {_describe(role)}")
+        role = None
+    elif role is not None and control_char(role):
+        problems.add("role", _control_message(role))
         role = None
 
     notes = data.get("notes")
@@ -313,7 +341,8 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
         for sid, value in raw_answers.items():
             key = f"answers.{sid}"
             if sid not in statements:
-                problems.add(key, f"is not a statement id{did_you_mean(str(sid), statements)}; `cruxfit questions` lists them")
+                hint = did_you_mean(str(sid), statements) if problems.count < MAX_PROBLEMS else ""
+                problems.add(key, f"is not a statement id{hint}; `cruxfit questions` lists them")
                 continue
             checked, message = check_answer(statements[sid].scale, value)
             if message:

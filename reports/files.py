@@ -8,8 +8,10 @@ leave the folder they are meant for.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import tempfile
 import unicodedata
 from pathlib import Path
@@ -29,6 +31,10 @@ class OutputPathError(OutputError):
     exit_code = 2
 
 
+#: Longest output file name, in bytes: 255 (the usual limit) less room for the temporary
+#: file's ".<name>.<pid>.<random>.part".
+MAX_NAME_BYTES = 220
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
@@ -47,14 +53,67 @@ def safe_stem(name: str, default: str = "report", max_len: int = 80) -> str:
     return text
 
 
+def _stat(path: Path, *, follow: bool = True) -> os.stat_result | None:
+    """os.stat, None when nothing is there; other failures become one OutputPathError line."""
+    try:
+        return os.stat(path) if follow else os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            longest = max((len(os.fsencode(part)) for part in path.parts), default=0)
+            raise OutputPathError(f"{path}: the path is too long for this system (a name of "
+                                  f"{longest} bytes; the limit is usually 255 bytes per name)") from None
+        if exc.errno == errno.ENOTDIR:
+            raise OutputPathError(f"{path}: a part of the path is a file, not a folder") from None
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise OutputPathError(f"{path}: cannot be reached (permission denied on a folder "
+                                  "above it)") from None
+        raise OutputPathError(f"{path}: unusable as an output ({exc.strerror or exc})") from None
+
+
 def _check_parent(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
-    if not parent.exists():
+    st = _stat(parent)
+    if st is None:
         raise OutputPathError(f"{parent}: the output folder does not exist; create it or choose another")
-    if not parent.is_dir():
+    if not stat.S_ISDIR(st.st_mode):
         raise OutputPathError(f"{parent}: the output location is not a folder")
-    if path.is_dir():
+    _check_target(path)
+
+
+def _check_target(path: Path) -> None:
+    """An output may replace a regular file (or a link to one), never anything else.
+
+    The atomic rename would otherwise turn a device node such as /dev/null, a FIFO or a
+    socket into a regular file.
+    """
+    st = _stat(path)
+    if st is None:
+        lst = _stat(path, follow=False)
+        if lst is not None:  # a dangling symbolic link
+            raise OutputPathError(f"{path}: is a symbolic link to a missing file; give a regular "
+                                  "file name")
+        return
+    if stat.S_ISDIR(st.st_mode):
         raise OutputPathError(f"{path}: is a folder; give a file name")
+    if not stat.S_ISREG(st.st_mode):
+        from cruxfit.cruxes.loading import file_kind
+
+        raise OutputPathError(f"{path}: is {file_kind(st.st_mode)}, not a regular file; outputs "
+                              "are written only to regular files (or '-' for standard output)")
+
+
+def free_name(path: str | os.PathLike[str]) -> Path:
+    """path if nothing is there, else the first free ``stem-2.ext``, ``stem-3.ext``, ..."""
+    path = Path(path)
+    if _stat(path, follow=False) is None:
+        return path
+    for i in range(2, 10_000):
+        candidate = path.with_name(f"{path.stem}-{i}{path.suffix}")
+        if _stat(candidate, follow=False) is None:
+            return candidate
+    raise OutputPathError(f"{path}: no free name beside it; give one with -o")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -107,6 +166,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+        _check_target(path)  # again: something else may have appeared there meanwhile
         os.replace(tmp, path)
     except BaseException as exc:
         try:
@@ -138,6 +198,9 @@ def check_output_path(path: str | os.PathLike[str]) -> None:
     path = Path(path)
     _check_parent(path)
     parent = path.parent if str(path.parent) else Path(".")
+    if len(os.fsencode(path.name)) > MAX_NAME_BYTES:
+        raise OutputPathError(f"{path}: the file name is {len(os.fsencode(path.name))} bytes long; "
+                              f"the limit is {MAX_NAME_BYTES} bytes")
     if not _writable(parent):
         raise OutputPathError(f"{parent}: the output folder is not writable")
     if path.exists() and not _writable(path):

@@ -119,6 +119,46 @@ CATALOGUE = [
      ['is UTF-16 text; save it as UTF-8 (most editors and spreadsheet programs offer "CSV UTF-8" or similar)']),
     ("latin1", "p.yaml", "name: Zo\xeb\nanswers: {}\n".encode("latin-1"),
      ["is not UTF-8 text (bad byte at position 8)"]),
+    # --- issue 14: encodings, surrogates, control characters, odd YAML/JSON
+    ("utf32", "p.yaml", "name: A\nanswers: {}\n".encode("utf-32"),
+     ['is UTF-32 text; save it as UTF-8 (most editors and spreadsheet programs offer "CSV UTF-8" or similar)']),
+    ("utf32-be", "p.yaml", "name: A\nanswers: {}\n".encode("utf-32-be").join([b"\x00\x00\xfe\xff", b""]),
+     ['is UTF-32 text; save it as UTF-8 (most editors and spreadsheet programs offer "CSV UTF-8" or similar)']),
+    ("surrogate-json-name", "p.json", '{"name": "A\\udfff", "answers": {}}',
+     ["name: contains a lone surrogate (\\udfff), which is not a character; remove it or write the "
+      "character it was meant to be"]),
+    ("surrogate-yaml-notes", "p.yaml", 'name: A\nanswers: {}\nnotes: "x\\ud800 y"\n',
+     ["notes: contains a lone surrogate (\\ud800), which is not a character; remove it or write the "
+      "character it was meant to be"]),
+    ("surrogate-yaml-reason", "p.yaml",
+     'name: A\nanswers: {}\noverrides:\n  evals: {tractability: Low, reason: "\\udfff"}\n',
+     ["overrides.evals.reason: contains a lone surrogate (\\udfff), which is not a character; remove "
+      "it or write the character it was meant to be"]),
+    ("surrogate-member-name", "p.json",
+     '{"name": "T", "kind": "organisation", "respondents": [{"name": "\\udfffB", "answers": {}}]}',
+     ["respondents[0].name: contains a lone surrogate (\\udfff), which is not a character; remove it "
+      "or write the character it was meant to be"]),
+    ("name-escape-sequence", "p.yaml", 'name: "A\\e]0;owned\\a"\nanswers: {}\n',
+     ["name: contains a control character (U+001B); names must be plain text on one line, without "
+      "tabs, line breaks or escape sequences"]),
+    ("name-nul", "p.json", '{"name": "A\\u0000B", "answers": {}}',
+     ["name: contains a control character (U+0000); names must be plain text on one line, without "
+      "tabs, line breaks or escape sequences"]),
+    ("role-newline", "p.yaml",
+     'name: T\nkind: organisation\nrespondents:\n  - {name: A, role: "x\\ny", answers: {}}\n',
+     ["respondents[0].role: contains a control character (U+000A); names must be plain text on one "
+      "line, without tabs, line breaks or escape sequences"]),
+    ("yaml-merge-key", "p.yaml", "<<: {name: A}\nanswers: {}\n",
+     ["line 1: not valid YAML: merge keys (<<) are not allowed in cruxfit files; write the keys out"]),
+    ("yaml-5000-digits", "p.yaml", "name: A\nanswers:\n  safety-sabotage: " + "7" * 5000 + "\n",
+     ["not valid YAML: a number has too many digits (this one has 5,000); numbers in cruxfit files "
+      "have at most 4,300 digits"]),
+    ("json-5000-digits", "p.json", '{"name": "A", "answers": {"safety-sabotage": ' + "7" * 5000 + "}}",
+     ["not valid JSON: a number has too many digits (this one has 5,000); numbers in cruxfit files "
+      "have at most 4,300 digits"]),
+    # a quoted value is a short excerpt, its control characters shown as escapes
+    ("top-level-text-excerpt", "p.yaml", '"\\e[2J' + "x" * 100 + '"\n',
+     ['(top level): must be a mapping with name, kind and answers, not "\\x1b[2J' + "x" * 36 + '"']),
     # --- CSVs
     ("csv-bad-label", "t.csv", "name,safety-sabotage\nAna,Very much\n",
      [f'row 2, column safety-sabotage: "Very much" is not allowed; allowed: {CSV_AGREE}']),
@@ -310,9 +350,12 @@ def test_hostile_names_render_as_text_and_name_files_safely(tmp_path, monkeypatc
     # Only letters, digits, '-', '_' and '.', at most 80 characters, never a leading dot.
     assert safe_stem(hostile) == "img-src-http-evil.example-x.png-evil-link-rel-stylesheet-href-file-etc-passwd"
     profile = tmp_path / "h.yaml"
-    profile.write_text(yaml.safe_dump({"name": hostile[:200], "answers": {}, "notes": hostile}))
+    # A control character in a name is refused (issue 14); in notes it is kept, never printed.
+    name = hostile.replace("\x07", "")[:200]
+    profile.write_text(yaml.safe_dump({"name": name, "answers": {}, "notes": hostile}))
     res = CliRunner().invoke(main, ["validate", str(profile)])
     assert res.exit_code == 0
+    assert "\u202e" not in res.output and "\\u202e" in res.output  # the override is shown escaped
 
 
 # --- faults

@@ -17,6 +17,7 @@ from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.library import load_library
 from cruxfit.models.profile import (
     Profile,
+    control_char,
     load_profile,
     parse_profile,
     parse_profile_bytes,
@@ -385,7 +386,8 @@ def valid_profile_data(draw, alphabet=None):
             answers[s.id] = draw(st.integers(1, 7))
         elif choice == "answer":
             answers[s.id] = draw(st.floats(0, 1, allow_nan=False))
-    name = draw(text(1, 60).map(str.strip).filter(bool))
+    # Names hold no control characters (issue 14 refuses them); notes may.
+    name = draw(text(1, 60).map(str.strip).filter(bool).filter(lambda t: control_char(t) is None))
     data = {"name": name, "kind": "individual", "answers": answers}
     overrides = draw(st.dictionaries(
         st.sampled_from(_RANKED),
