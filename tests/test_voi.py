@@ -181,7 +181,7 @@ def test_ratings_regression_agrees_with_exact(parts):
 
 
 def test_summary_shape_and_order(summary, library):
-    assert set(summary) == {"evpi", "evppi", "switching_values", "voi_method"}
+    assert set(summary) == {"evpi", "evppi", "switching_values", "voi_method", "voi_draws"}
     json.dumps(summary)
     rows = summary["evppi"]
     assert [r["variable"] for r in rows if r["variable"] != "ratings"] and len(rows) == len(
