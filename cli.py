@@ -367,8 +367,11 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
         _save(analysis, save_posterior)
     verdict = result["verdict"]
     if not to_stdout:
+        from cruxfit.reports.numbers import probability
+
         say(f"Wrote {output}: {verdict['label']} (AI-assisted alignment ranks first with "
-            f"probability {verdict['p_best']:.0%}, top three {verdict['p_top3']:.0%}).")
+            f"probability {probability(verdict['p_best'])}, top three "
+            f"{probability(verdict['p_top3'])}).")
     if not verdict["converged"]:
         click.echo("Warning: sampling did not converge; no verdict is given. "
                    + "; ".join(result["diagnostics"]["reasons"]), err=True)
@@ -427,10 +430,14 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
                 else render_compare_pdf(result))
     _emit(data, output, fmt)
     change = result["verdict_change"]
-    t = result["total"]
     if not to_stdout:
+        from cruxfit.reports.numbers import shown_difference, shown_points_difference
+
+        # The same words and numbers as the comparison's PDF (reports/numbers.py).
+        a_, b_ = result["a"], result["b"]
         say(f"Wrote {output}: verdict {change['from']} -> {change['to']}; chance of ranking first "
-            f"{t['p_best']:+.0%}, margin {t['margin']:+.2f}.")
+            f"{shown_points_difference(a_['p_best'], b_['p_best'])}, margin "
+            f"{shown_difference(b_['margin'], a_['margin'])}.")
     unconverged = [k for k, d in result["diagnostics"].items() if not d["converged"]]
     if unconverged:
         click.echo("Warning: sampling did not converge for profile "

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cruxfit.cruxes.library import SEED_APPROACH, Library, agree7_label
+from cruxfit.cruxes.next_steps import as_dict as next_steps_dict
 from cruxfit.models.decision import (
     HDI_PROB,
     INCONCLUSIVE,
@@ -323,6 +324,7 @@ class Analysis:
             "cruxes": self.crux_rows(beliefs, answers),
             "checklist": self.checklist(),
             "tornado": sensitivity,
+            "next_steps": next_steps_dict(lib.next_steps),
             **self.extra,
             "diagnostics": self.diagnostics,
             "provenance": {
