@@ -313,6 +313,7 @@ class Analysis:
                         for f in lib.fit_items],
                 "has_fit": bool(self.profile.fit),
                 "unsure": list(self.profile.unsure), "statements": len(lib.statements),
+                "plan": getattr(self.profile, "plan", None),
             },
             "verdict": verdict,
             "approaches": approaches,

@@ -147,7 +147,7 @@ def read_rows(path: str | Path, library: Library) -> tuple[list[Profile], list[s
             value, message = check_answer(scale, _cell(raw, scale))
             if message:
                 hint = ('a label such as "Strongly agree", or blank for unsure' if scale == "agree7"
-                        else 'a percentage such as "70%", or blank for unsure')
+                        else 'or blank for unsure')  # percentages are named already
                 problems.add(f"row {r}, column {ident}", message.replace('or "unsure"', hint))
                 bad = True
             elif value is None:
