@@ -102,7 +102,10 @@ def _texts(problems: Problems, key: str, value: Any) -> tuple[str, ...]:
     return tuple(out)
 
 
-def as_dict(steps: Iterable[NextSteps]) -> dict[str, dict[str, list[str]]]:
-    """The JSON form carried by the analysis result: slug -> {skills, roles, read}."""
-    return {s.slug: {"skills": list(s.skills), "roles": list(s.roles), "read": list(s.read)}
-            for s in steps}
+def as_dict(steps: Iterable[NextSteps], summaries: Mapping[str, str] | None = None
+            ) -> dict[str, dict[str, Any]]:
+    """The JSON form carried by the analysis result: slug -> {summary, skills, roles, read}
+    (``summary`` is the approach's one-line summary from approaches.yaml, when given)."""
+    summaries = summaries or {}
+    return {s.slug: {"summary": summaries.get(s.slug, ""), "skills": list(s.skills),
+                     "roles": list(s.roles), "read": list(s.read)} for s in steps}

@@ -325,7 +325,8 @@ class Analysis:
             "cruxes": self.crux_rows(beliefs, answers),
             "checklist": self.checklist(),
             "tornado": sensitivity,
-            "next_steps": next_steps_dict(lib.next_steps),
+            "next_steps": next_steps_dict(lib.next_steps,
+                                          {a.slug: a.summary for a in lib.approaches}),
             **self.extra,
             "diagnostics": self.diagnostics,
             "provenance": {
