@@ -280,7 +280,8 @@ def _warn_if_cold(say) -> None:
             "later runs take a few seconds.")
 
 
-def render_output(result: dict, fmt: str, audience: str) -> bytes:
+def render_output(result: dict, fmt: str, audience: str, *, length: str = "full",
+                  appendix: bool = False) -> bytes:
     """The bytes of a report in one format, from the analysis result."""
     if fmt == "json":
         from cruxfit.reports.jsonout import to_json
@@ -289,8 +290,9 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
     from cruxfit.reports.render import render_html, render_pdf
 
     if fmt == "html":
-        return render_html(result, audience=audience).encode("utf-8")
-    return render_pdf(result, audience=audience)
+        return render_html(result, audience=audience, length=length,
+                           appendix=appendix).encode("utf-8")
+    return render_pdf(result, audience=audience, length=length, appendix=appendix)
 
 
 @main.command()
@@ -301,7 +303,14 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format: pdf, html or json. Default: from the output file's suffix, else pdf.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="individual", show_default=True,
-              help="Emphasis of the report; never changes a number.")
+              help="Who reads it: individual (the full report), advisor (session plan and "
+                   "questions from the client's answers, then the full report), grantmaker "
+                   "(a one-page memo). Never changes a number.")
+@click.option("--length", type=click.Choice(("full", "short")), default="full", show_default=True,
+              help="short: the two-page handout (individual and advisor; an advisor's adds the "
+                   "session plan). Organisations always get their full edition.")
+@click.option("--appendix", is_flag=True,
+              help="Grantmaker memo: add the full report after it.")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
               help="Random seed; the same seed gives the same numbers.")
 @click.option("--allow-unconverged", is_flag=True,
@@ -311,7 +320,8 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.pass_context
 @handle_errors
-def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_posterior, quiet):
+def report(ctx, profile, output, fmt, audience, length, appendix, seed, allow_unconverged,
+           save_posterior, quiet):
     """Analyse a profile and write the report (PDF by default; also HTML or JSON).
 
     With no PROFILE, the bundled example profile is used. Exit status: 0 done, 2 bad input,
@@ -322,7 +332,8 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     prof, _ = _load_profile_arg(lib, profile)
     fmt = fmt or format_from_suffix(output)
     code = produce_report(lib, prof, output, fmt=fmt, audience=audience, seed=seed,
-                          save_posterior=save_posterior, say=say)
+                          save_posterior=save_posterior, say=say, length=length,
+                          appendix=appendix)
     if code == EXIT_INCONCLUSIVE and allow_unconverged:
         code = EXIT_OK
     if code:
@@ -338,7 +349,8 @@ def format_from_suffix(path: Path | None, default: str = "pdf") -> str:
 
 
 def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience: str = "individual",
-                   seed: int = 0, save_posterior: Path | None = None, say=None) -> int:
+                   seed: int = 0, save_posterior: Path | None = None, say=None,
+                   length: str = "full", appendix: bool = False) -> int:
     """Analyse one profile and write one report; return the exit status it deserves.
 
     Raises InputError / OutputError before any sampling if the output cannot be written.
@@ -359,7 +371,7 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
     from cruxfit.models.run import run_any
 
     result, analysis = run_any(lib, prof, seed, say=say)
-    data = render_output(result, fmt, audience)
+    data = render_output(result, fmt, audience, length=length, appendix=appendix)
     _emit(data, output, fmt)
     if save_posterior is not None:
         from cruxfit.models.run import save_posterior as _save

@@ -378,6 +378,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         "checklist": checklist,
         "fit_counts": fit_counts,
         "tornado": tornado,
+        "value_anchor": _value_anchor(result, "the applicant's" if audience == "grantmaker"
+                                      else "your"),
         "voi": voi,
         "suggestions": suggestions,
         "diagnostics": _diagnostics(diagnostics, inconclusive),
@@ -403,6 +405,13 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     }
 
 
+def _value_anchor(result: dict, possessive: str) -> str:
+    """The sentence tying value points to the rating scale (reports/context_editions.py)."""
+    from cruxfit.reports.context_editions import value_anchor
+
+    return value_anchor(result, possessive)
+
+
 def _shorten(text: str, limit: int) -> str:
     """At most ``limit`` characters on one line (for the running header)."""
     text = " ".join(text.split())
@@ -426,14 +435,22 @@ def _answer_bits(ans: dict | None, var: str | None, name_of, all_moves: bool = F
                 "moved_other": []}
     unsure = ans.get("value") is None
     moved = ans.get("moved") or {}
-    main = moved.get(var) if var in moved else None
-    others = [(name_of(k), points(x)) for k, x in moved.items() if k != var or all_moves]
+    # The evidence a reader expects: which way, and how hard, this answer on its own pulls
+    # the belief from its starting point (``alone``). The leave-one-out effect (``moved``)
+    # is kept for the appendix only: with other answers present it can even point the
+    # other way, which readers took for a bug.
+    alone = ans.get("alone") or {}
+    main = alone.get(var) if var in alone else None
+    others = [(name_of(k), _numbers.pull(x)) for k, x in alone.items() if k != var or all_moves]
     if all_moves:
         main_text = "; ".join(f"{n}: {p}" for n, p in others) if not unsure else "no effect"
+        loo = "; ".join(f"{name_of(k)}: {points(x)}" for k, x in moved.items())
         others = []
     else:
-        main_text = "no effect" if unsure else points(main)
+        main_text = "no effect" if unsure else _numbers.pull(main)
+        loo = ""
     return {"answer": ans.get("label", "—"), "unsure": unsure, "moved": main_text,
+            "loo": loo if not unsure else "—",
             "moved_other": [f"{n}: {p}" for n, p in others] if not unsure else []}
 
 

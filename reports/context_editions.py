@@ -34,6 +34,9 @@ NEAR_SWITCH = 0.10
 #: disagreement" (1-7 scale).
 STRONG_AGREE = 6
 STRONG_DISAGREE = 2
+#: A deciding belief held at or beyond these credences is a "firm view" worth testing.
+FIRM_HIGH = 0.75
+FIRM_LOW = 0.25
 #: The memo and the handout quote at most this many characters of the profile's notes.
 NOTES_LIMIT = 240
 
@@ -98,7 +101,7 @@ def leaning(p: Any, voice: Voice) -> str:
 
 
 # ----------------------------------------------------------------------------- pieces
-def value_anchor(result: dict, voice: Voice) -> str:
+def value_anchor(result: dict, voice: Voice | str) -> str:
     """One sentence tying "value points" to the rating scale, from the ratings used."""
     levels: dict[str, list[float]] = {}
     for a in result.get("approaches") or []:
@@ -114,7 +117,7 @@ def value_anchor(result: dict, voice: Voice) -> str:
                       for m, k in means)
     return (f"Value points measure how much good an approach does on the evaluation table's "
             f"own scale: a value rating of {scale} points, before tractability, neglectedness "
-            f"and {voice.possessive} beliefs adjust it.")
+            f"and {voice if isinstance(voice, str) else voice.possessive} beliefs adjust it.")
 
 
 def ranked(result: dict) -> list[dict]:
@@ -266,14 +269,34 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
         what = (f"the verdict would become “{str(to).lower()}”" if kind == "verdict_switch"
                 else f"{approaches.get(to, to)} would become your best approach")
         name = r.get("name") or beliefs.get(r.get("variable"), {}).get("name", r.get("variable"))
+        where = (f"right at the point where {what}" if N.probability(cur) == N.probability(s["credence"])
+                 else f"close to {N.probability(s['credence'])}, where {what}")
         out.append({
-            "kind": "near-switch", "crux": name,
-            "question": (f"Your credence that “{name}” is {N.probability(cur)}, close to "
-                         f"{N.probability(s['credence'])}, where {what}. What evidence would "
+            "kind": "near-switch", "crux": name, "variable": r.get("variable"),
+            "question": (f"Your credence that “{name}” is {N.probability(cur)}, {where}. "
+                         f"What evidence would "
                          f"move you {'down' if side == 'below' else 'up'} that far, and how "
                          "likely are you to meet it?"),
             "why": f"{N.points(abs(gap)).lstrip('+')} from a switching value",
             "gap": gap,
+        })
+
+    # Firm convictions on the beliefs that decide the verdict: worth testing, however
+    # comfortable the verdict they give.
+    near_vars = {q.get("variable") for q in out if q["kind"] == "near-switch"}
+    for var in (result.get("verdict") or {}).get("deciding") or []:
+        b = beliefs.get(var) or {}
+        p = b.get("posterior_mean")
+        if var in near_vars or not N.finite(p) or FIRM_LOW < float(p) < FIRM_HIGH:
+            continue
+        sure = "true" if float(p) >= FIRM_HIGH else "false"
+        out.append({
+            "kind": "firm", "crux": b.get("name", var),
+            "question": (f"You are fairly sure that “{b.get('name', var)}” is {sure} "
+                         f"({N.probability(p)}), and the verdict leans on it. What is the "
+                         "strongest case against your view that you know of, and who would "
+                         "make it best?"),
+            "why": "a firm view on a deciding belief",
         })
 
     checklist = result.get("checklist") or {}
@@ -286,6 +309,15 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
                              "a considered view, and what would it take to change it?"),
                 "why": "disagrees with the page's good-fit list",
             })
+    good = checklist.get("good_fit") or []
+    if good and all(row.get("status") == "you hold this" for row in good):
+        out.append({
+            "kind": "good-fit", "crux": "good-fit list",
+            "question": (f"You hold all {len(good)} beliefs the page lists for people the approach "
+                         "suits. Which of them did you hold before you met the approach, and "
+                         "which would you give up first?"),
+            "why": "agrees with the whole good-fit list",
+        })
     for row in checklist.get("less_relevant") or []:
         if row.get("status") == "you hold this":
             out.append({
@@ -306,12 +338,15 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
             for q in (discussion_questions().get(crux.get("id")) or [])[:2]:
                 out.append({"kind": "generic", "crux": crux.get("title", ""), "question": q,
                             "why": "no answer of yours stands out; the crux worth most to settle"})
-    near = [q for q in out if q["kind"] == "near-switch"]
-    near.sort(key=lambda q: q["gap"])
-    ordered = ([q for q in out if q["kind"] == "contradiction"] + near
-               + [q for q in out if q["kind"] not in ("contradiction", "near-switch")])
+    near = sorted([q for q in out if q["kind"] == "near-switch"], key=lambda q: q["gap"])
+    # At most two of a kind, so one kind of question does not crowd out the others.
+    ordered = []
+    for kind in ("contradiction", "near-switch", "firm", "good-fit", "less-relevant", "generic"):
+        group = near if kind == "near-switch" else [q for q in out if q["kind"] == kind]
+        ordered += group[:2]
     for q in ordered:
         q.pop("gap", None)
+        q.pop("variable", None)
     return ordered[:limit]
 
 
