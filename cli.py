@@ -247,20 +247,34 @@ def _example_profile_path() -> Path:
     return Path(cruxfit.cruxes.__file__).resolve().parent.parent / "data" / "example.yaml"
 
 
-def load_subject(lib, path: Path):
-    """A profile file (YAML/JSON, individual or organisation) or a form-style CSV."""
+def load_subject(lib, path: Path, name: str | None = None):
+    """A profile file (YAML/JSON, individual or organisation) or a form-style CSV.
+
+    ``name`` names an organisation read from a CSV (by default it is named after the file);
+    a YAML or JSON profile carries its own ``name`` and refuses this option.
+    """
+    if name is not None:
+        from cruxfit.cruxes.errors import InputError, Problem
+        from cruxfit.models.profile import MAX_NAME
+
+        if Path(path).suffix.lower() != ".csv":
+            raise InputError([Problem(str(path), "--name", "only names an organisation read "
+                                      "from a CSV; a YAML or JSON profile sets its own name:")])
+        if not name.strip() or len(name) > MAX_NAME:
+            raise InputError([Problem(str(path), "--name", f"must be text of 1 to {MAX_NAME} "
+                                      "characters")])
     if Path(path).suffix.lower() == ".csv":
         from cruxfit.models.csvinput import read_organisation
 
-        return read_organisation(path, lib)
+        return read_organisation(path, lib, name=name.strip() if name else None)
     from cruxfit.models.profile import load_profile
 
     return load_profile(path, lib)
 
 
-def _load_profile_arg(lib, profile: Path | None):
+def _load_profile_arg(lib, profile: Path | None, name: str | None = None):
     path = profile if profile is not None else _example_profile_path()
-    subject = load_subject(lib, path)
+    subject = load_subject(lib, path, name)
     for warning in getattr(subject, "warnings", ()):
         click.echo(f"Warning: {warning}", err=True)
     return subject, path
@@ -311,6 +325,8 @@ def render_output(result: dict, fmt: str, audience: str, *, length: str = "full"
                    "session plan). Organisations always get their full edition.")
 @click.option("--appendix", is_flag=True,
               help="Grantmaker memo: add the full report after it.")
+@click.option("--name", "org_name", default=None,
+              help="Name of an organisation read from a CSV (default: the file's name).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
               help="Random seed; the same seed gives the same numbers.")
 @click.option("--allow-unconverged", is_flag=True,
@@ -320,8 +336,8 @@ def render_output(result: dict, fmt: str, audience: str, *, length: str = "full"
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.pass_context
 @handle_errors
-def report(ctx, profile, output, fmt, audience, length, appendix, seed, allow_unconverged,
-           save_posterior, quiet):
+def report(ctx, profile, output, fmt, audience, length, appendix, org_name, seed,
+           allow_unconverged, save_posterior, quiet):
     """Analyse a profile and write the report (PDF by default; also HTML or JSON).
 
     With no PROFILE, the bundled example profile is used. Exit status: 0 done, 2 bad input,
@@ -329,7 +345,7 @@ def report(ctx, profile, output, fmt, audience, length, appendix, seed, allow_un
     """
     say = _say(quiet)
     lib = _library(ctx)
-    prof, _ = _load_profile_arg(lib, profile)
+    prof, _ = _load_profile_arg(lib, profile, org_name)
     fmt = fmt or format_from_suffix(output)
     code = produce_report(lib, prof, output, fmt=fmt, audience=audience, seed=seed,
                           save_posterior=save_posterior, say=say, length=length,

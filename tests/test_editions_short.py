@@ -474,3 +474,22 @@ def test_cli_writes_the_handout_and_the_memo(tmp_path, runner):
         res = runner.invoke(cli_main, ["report", str(example), "-q", "-o", str(out), *args])
         assert res.exit_code == 0, res.output
         assert pages[0] <= len(_reader(out.read_bytes()).pages) <= pages[1]
+
+
+# ----------------------------------------------------------------------------- small gaps
+def test_csv_organisation_takes_a_name(library):
+    from cruxfit.cli import load_subject
+
+    team = Path(__file__).parent.parent / "data" / "team.csv"
+    assert load_subject(library, team).name == "team"
+    assert load_subject(library, team, "Alignment Team").name == "Alignment Team"
+
+
+def test_name_option_is_refused_for_a_yaml_profile(runner):
+    from cruxfit.cli import main as cli_main
+
+    example = Path(__file__).parent.parent / "data" / "example.yaml"
+    res = runner.invoke(cli_main, ["report", str(example), "--name", "X", "-o", "-"])
+    assert res.exit_code == 2
+    assert res.stderr.strip() == (f"Error: {example}: --name: only names an organisation read "
+                                  "from a CSV; a YAML or JSON profile sets its own name:")
