@@ -211,9 +211,10 @@ def deciding_beliefs(ctx: dict, result: dict, voice: Voice, target_name: str) ->
             else:
                 effect = (f"{target_name} stays behind across the range {voice.possessive} "
                           f"answers allow; this belief sets by how much.")
+        org = (result.get("profile") or {}).get("kind") == "organisation"
         out.append({"name": d["name"], "proposition": d["proposition"],
                      "leaning": leaning(b.get("posterior_mean"), voice),
-                     "answers": b.get("answers", 0), "effect": effect})
+                     "answers": None if org else b.get("answers", 0), "effect": effect})
     return out
 
 
@@ -277,7 +278,8 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
                          f"What evidence would "
                          f"move you {'down' if side == 'below' else 'up'} that far, and how "
                          "likely are you to meet it?"),
-            "why": f"{N.points(abs(gap)).lstrip('+')} from a switching value",
+            "why": f"{N.points(abs(gap)).lstrip('+').replace('points', 'percentage points')} "
+                   "from where the advice changes",
             "gap": gap,
         })
 
@@ -357,8 +359,21 @@ def session_plan(ctx: dict, questions: list[dict], top: list[dict], look: str | 
              "detail": (f"{v['label']}: {v['meaning']}" if not v["inconclusive"] else
                         "The run is inconclusive: agree to rerun it before discussing a verdict.")}]
     if questions:
+        counts: dict[str, int] = {}
+        for q in questions:
+            counts[q["kind"]] = counts.get(q["kind"], 0) + 1
+        words = {"contradiction": ("answer pair that pulls both ways", "answer pairs that pull both ways"),
+                 "near-switch": ("belief close to where the advice changes",
+                                 "beliefs close to where the advice changes"),
+                 "firm": ("firm view on a deciding belief", "firm views on deciding beliefs"),
+                 "good-fit": ("point on the page's good-fit list", "points on the page's good-fit list"),
+                 "less-relevant": ("belief from the page's less-relevant list",
+                                   "beliefs from the page's less-relevant list"),
+                 "generic": ("question on the crux worth most to settle",
+                             "questions on the crux worth most to settle")}
+        parts = [f"{n} {words.get(k, (k, k))[n != 1]}" for k, n in counts.items()]
         plan.append({"minutes": 20, "what": "The questions below, in order",
-                     "detail": "; ".join(dict.fromkeys(q["why"] for q in questions)) + "."})
+                     "detail": "; ".join(parts) + "."})
     if top:
         plan.append({"minutes": 10, "what": "The top three approaches and their next steps",
                      "detail": ", ".join(t["name"] for t in top) + "."})
@@ -373,7 +388,11 @@ def _flags(ctx: dict, result: dict, questions: list[dict]) -> list[str]:
     p = result.get("profile") or {}
     flags = []
     answered, total = p.get("answered"), p.get("statements")
-    if answered is not None and total:
+    org = p.get("kind") == "organisation"
+    if org:
+        flags.append(f"{p.get('respondents', '?')} respondents pooled, {answered} answers in all "
+                     f"to {total} statements")
+    elif answered is not None and total:
         flags.append(f"{answered} of {total} statements answered"
                      + (f"; {len(p.get('unsure') or [])} marked unsure" if p.get("unsure") else ""))
     dq = result.get("data_quality") or (result.get("verdict") or {}).get("data_quality")
@@ -386,7 +405,7 @@ def _flags(ctx: dict, result: dict, questions: list[dict]) -> list[str]:
             if val not in (None, False, "", [], {}):
                 flags.append(f"{str(k).replace('_', ' ')}: "
                              f"{', '.join(map(str, val)) if isinstance(val, list) else val}")
-    silent = [b["name"] for b in result.get("beliefs") or [] if not b.get("answers")]
+    silent = [] if org else [b["name"] for b in result.get("beliefs") or [] if not b.get("answers")]
     if silent:
         flags.append("no answers on " + ", ".join(f"“{s}”" for s in silent)
                      + ": the starting point stands in")
