@@ -71,7 +71,7 @@ def test_duplicate_names_get_suffixes_with_a_warning(tmp_path):
     ("name,world-short-timelines\nAna,170%\n",
      [("row 2, column world-short-timelines",
        "1.7 is outside 0 to 1; allowed: a probability from 0 to 1 (for example 0.3), a percentage "
-       "such as \"70%\", or blank for unsure")]),
+       "such as \"30%\", or blank for unsure")]),
     ("name,safety-sabotge\nAna,1\n",
      [("column 2", '"safety-sabotge" is not a statement id (did you mean "safety-sabotage"?)'),
       ("header", "no column is a statement id; expected columns named after the statements: "
