@@ -24,7 +24,7 @@ import copy
 from typing import Any
 
 from cruxfit.reports import numbers as N
-from cruxfit.reports.context import INCONCLUSIVE, _label, build_context, discussion_questions
+from cruxfit.reports.context import build_context, discussion_questions
 
 LENGTHS = ("full", "short")
 
@@ -37,8 +37,6 @@ STRONG_DISAGREE = 2
 #: A deciding belief held at or beyond these credences is a "firm view" worth testing.
 FIRM_HIGH = 0.75
 FIRM_LOW = 0.25
-#: The memo and the handout quote at most this many characters of the profile's notes.
-NOTES_LIMIT = 240
 
 
 def edition_name(result: dict, audience: str, length: str = "full", appendix: bool = False) -> str:
@@ -437,7 +435,6 @@ def _common(result: dict, audience: str, voice: Voice) -> dict:
                          f"{'more' if float(margin) >= 0 else 'less'} than "
                          f"{voice.possessive} best alternative, "
                          f"{ctx['verdict']['best_alternative']}.")
-    notes = ctx["profile"]["notes"]
     return {
         **ctx,
         "voice": voice,
@@ -449,14 +446,8 @@ def _common(result: dict, audience: str, voice: Voice) -> dict:
         "switch_lines": switch_lines(result, voice, approach_name),
         "look_into": evidence_line(result, voice, approach_name),
         "meaning": voice.recast(ctx["verdict"]["meaning"]),
-        "notes_short": N_short(notes, NOTES_LIMIT),
         "approach_name": approach_name,
     }
-
-
-def N_short(text: str, limit: int) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def build_handout_context(result: dict, audience: str = "individual") -> dict:
@@ -526,4 +517,4 @@ def build_memo_context(result: dict) -> dict:
 
 
 __all__ = ["LENGTHS", "edition_name", "build_handout_context", "build_memo_context",
-           "build_advisor_context", "advisor_questions", "INCONCLUSIVE", "_label"]
+           "build_advisor_context", "advisor_questions", "value_anchor"]

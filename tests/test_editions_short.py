@@ -17,7 +17,6 @@ import copy
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -493,3 +492,15 @@ def test_name_option_is_refused_for_a_yaml_profile(runner):
     assert res.exit_code == 2
     assert res.stderr.strip() == (f"Error: {example}: --name: only names an organisation read "
                                   "from a CSV; a YAML or JSON profile sets its own name:")
+
+
+def test_short_editions_escape_profile_text(results):
+    r = copy.deepcopy(results["example"])
+    evil = '<img src="http://evil.example/x.png"> & <b>bold</b>'
+    r["profile"]["name"] = "Mallory " + evil
+    r["profile"]["notes"] = evil
+    for kw in ({"audience": "grantmaker"}, {"audience": "individual", "length": "short"},
+               {"audience": "advisor"}):
+        html = render_html(r, **kw)
+        assert "<img src=" not in html and "<b>bold" not in html
+        assert "Mallory &lt;img src=" in html
