@@ -289,13 +289,12 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
         p = b.get("posterior_mean")
         if var in near_vars or not N.finite(p) or FIRM_LOW < float(p) < FIRM_HIGH:
             continue
-        sure = "true" if float(p) >= FIRM_HIGH else "false"
+        # The same words for a credence as the handout uses (leaning()).
         out.append({
             "kind": "firm", "crux": b.get("name", var),
-            "question": (f"You are fairly sure that “{b.get('name', var)}” is {sure} "
-                         f"({N.probability(p)}), and the verdict leans on it. What is the "
-                         "strongest case against your view that you know of, and who would "
-                         "make it best?"),
+            "question": (f"On “{b.get('name', var)}” {leaning(p, Voice(third=False))}, and "
+                         "the verdict leans on it. What is the strongest case against your "
+                         "view that you know of, and who would make it best?"),
             "why": "a firm view on a deciding belief",
         })
 
