@@ -363,20 +363,37 @@ def _example_profile_path() -> Path:
     return Path(cruxfit.cruxes.__file__).resolve().parent.parent / "data" / "example.yaml"
 
 
-def load_subject(lib, path: Path, form_layout: str = "auto"):
-    """A profile file (YAML/JSON, individual or organisation) or a form export (CSV, XLSX)."""
+def load_subject(lib, path: Path, form_layout: str = "auto", name: str | None = None):
+    """A profile file (YAML/JSON, individual or organisation) or a form export (CSV, XLSX).
+
+    ``name`` names an organisation read from a form export (by default it is named after the
+    file); a YAML or JSON profile carries its own ``name`` and refuses this option.
+    """
+    if name is not None:
+        from cruxfit.cruxes.errors import InputError, Problem
+        from cruxfit.models.profile import MAX_NAME
+
+        if Path(path).suffix.lower() not in (".csv", ".xlsx"):
+            raise InputError([Problem(str(path), "--name", "only names an organisation read "
+                                      "from a CSV or XLSX form export; a YAML or JSON profile "
+                                      "sets its own name:")])
+        if not name.strip() or len(name) > MAX_NAME:
+            raise InputError([Problem(str(path), "--name", f"must be text of 1 to {MAX_NAME} "
+                                      "characters")])
     if Path(path).suffix.lower() in (".csv", ".xlsx"):
         from cruxfit.models.csvinput import read_organisation
 
-        return read_organisation(path, lib, layout=form_layout)
+        return read_organisation(path, lib, name=name.strip() if name else None,
+                                 layout=form_layout)
     from cruxfit.models.profile import load_profile
 
     return load_profile(path, lib)
 
 
-def _load_profile_arg(lib, profile: Path | None, form_layout: str = "auto"):
+def _load_profile_arg(lib, profile: Path | None, form_layout: str = "auto",
+                      name: str | None = None):
     path = profile if profile is not None else _example_profile_path()
-    subject = load_subject(lib, path, form_layout)
+    subject = load_subject(lib, path, form_layout, name)
     for warning in getattr(subject, "warnings", ()):
         click.echo(f"Warning: {terminal_safe(warning)}", err=True)
     return subject, path
@@ -412,7 +429,8 @@ def _warn_if_cold(say) -> None:
             "later runs take a few seconds.")
 
 
-def render_output(result: dict, fmt: str, audience: str) -> bytes:
+def render_output(result: dict, fmt: str, audience: str, *, length: str = "full",
+                  appendix: bool = False) -> bytes:
     """The bytes of a report in one format, from the analysis result."""
     if fmt == "json":
         from cruxfit.reports.jsonout import to_json
@@ -421,8 +439,9 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
     from cruxfit.reports.render import render_html, render_pdf
 
     if fmt == "html":
-        return render_html(result, audience=audience).encode("utf-8")
-    return render_pdf(result, audience=audience)
+        return render_html(result, audience=audience, length=length,
+                           appendix=appendix).encode("utf-8")
+    return render_pdf(result, audience=audience, length=length, appendix=appendix)
 
 
 @main.command()
@@ -433,7 +452,16 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="Report format: pdf, html or json. Default: from the output file's suffix, else pdf.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="individual", show_default=True,
-              help="Emphasis of the report; never changes a number.")
+              help="Who reads it: individual (the full report), advisor (session plan and "
+                   "questions from the client's answers, then the full report), grantmaker "
+                   "(a one-page memo). Never changes a number.")
+@click.option("--length", type=click.Choice(("full", "short")), default="full", show_default=True,
+              help="short: the two-page handout (individual and advisor; an advisor's adds the "
+                   "session plan). Organisations always get their full edition.")
+@click.option("--appendix", is_flag=True,
+              help="Grantmaker memo: add the full report after it.")
+@click.option("--name", "org_name", default=None,
+              help="Name of an organisation read from a CSV (default: the file's name).")
 @click.option("--seed", type=click.IntRange(min=0, max=2**32 - 1), default=0, show_default=True,
               help="Random seed; the same seed gives the same numbers.")
 @click.option("--allow-unconverged", is_flag=True,
@@ -444,8 +472,8 @@ def render_output(result: dict, fmt: str, audience: str) -> bytes:
 @click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
 @click.pass_context
 @handle_errors
-def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_posterior, quiet,
-           form_layout="auto"):
+def report(ctx, profile, output, fmt, audience, length, appendix, org_name, seed,
+           allow_unconverged, save_posterior, quiet, form_layout="auto"):
     """Analyse a profile and write the report (PDF by default; also HTML or JSON).
 
     With no PROFILE, the bundled example profile is used. Exit status: 0 done, 2 bad input,
@@ -455,10 +483,11 @@ def report(ctx, profile, output, fmt, audience, seed, allow_unconverged, save_po
     """
     say = _say(quiet)
     lib = _library(ctx)
-    prof, _ = _load_profile_arg(lib, profile, form_layout)
+    prof, _ = _load_profile_arg(lib, profile, form_layout, org_name)
     fmt = fmt or format_from_suffix(output)
     code = produce_report(lib, prof, output, fmt=fmt, audience=audience, seed=seed,
-                          save_posterior=save_posterior, say=say)
+                          save_posterior=save_posterior, say=say, length=length,
+                          appendix=appendix)
     if code == EXIT_INCONCLUSIVE and allow_unconverged:
         code = EXIT_OK
     if code:
@@ -474,7 +503,8 @@ def format_from_suffix(path: Path | None, default: str = "pdf") -> str:
 
 
 def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience: str = "individual",
-                   seed: int = 0, save_posterior: Path | None = None, say=None) -> int:
+                   seed: int = 0, save_posterior: Path | None = None, say=None,
+                   length: str = "full", appendix: bool = False) -> int:
     """Analyse one profile and write one report; return the exit status it deserves.
 
     Raises InputError / OutputError before any sampling if the output cannot be written.
@@ -502,7 +532,7 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
     from cruxfit.models.run import run_any
 
     result, analysis = run_any(lib, prof, seed, say=say)
-    data = render_output(result, fmt, audience)
+    data = render_output(result, fmt, audience, length=length, appendix=appendix)
     _emit(data, output, fmt)
     if save_posterior is not None:
         from cruxfit.models.run import save_posterior as _save
@@ -510,8 +540,11 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
         _save(analysis, save_posterior)
     verdict = result["verdict"]
     if not to_stdout:
+        from cruxfit.reports.numbers import probability
+
         say(f"Wrote {output}: {verdict['label']} (AI-assisted alignment ranks first with "
-            f"probability {verdict['p_best']:.0%}, top three {verdict['p_top3']:.0%}).")
+            f"probability {probability(verdict['p_best'])}, top three "
+            f"{probability(verdict['p_top3'])}).")
     if not verdict["converged"]:
         click.echo("Warning: sampling did not converge; no verdict is given. "
                    + "; ".join(result["diagnostics"]["reasons"]), err=True)
@@ -570,10 +603,14 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
                 else render_compare_pdf(result))
     _emit(data, output, fmt)
     change = result["verdict_change"]
-    t = result["total"]
     if not to_stdout:
+        from cruxfit.reports.numbers import shown_difference, shown_points_difference
+
+        # The same words and numbers as the comparison's PDF (reports/numbers.py).
+        a_, b_ = result["a"], result["b"]
         say(f"Wrote {output}: verdict {change['from']} -> {change['to']}; chance of ranking first "
-            f"{t['p_best']:+.0%}, margin {t['margin']:+.2f}.")
+            f"{shown_points_difference(a_['p_best'], b_['p_best'])}, margin "
+            f"{shown_difference(b_['margin'], a_['margin'])}.")
     unconverged = [k for k, d in result["diagnostics"].items() if not d["converged"]]
     if unconverged:
         click.echo("Warning: sampling did not converge for profile "

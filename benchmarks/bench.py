@@ -25,6 +25,7 @@ def main() -> None:
         ("bench_model.py", ["--repeat", "1" if args.quick else "3"]),
         ("bench_report.py", ["--repeat", "2" if args.quick else "5"]),
         ("bench_batch.py", ["--n", "30", "--org-sizes", "10"] if args.quick else []),
+        ("bench_editions.py", ["--repeat", "2", "--n", "30"] if args.quick else []),
     ]
     for script, extra in parts:
         print(f"\n=== {script} {' '.join(extra)}", flush=True)

@@ -238,6 +238,8 @@ class Library:
     sha256: str
     source: str
     fit_items: tuple[FitItem, ...] = ()
+    #: Next steps per approach (next_steps.yaml; empty when the folder has no such file).
+    next_steps: tuple[Any, ...] = ()
 
     def variable(self, vid: str) -> Variable:
         return {v.id: v for v in self.variables}[vid]
@@ -849,7 +851,7 @@ def library_hash(folder: Path) -> str:
     instead; loading the library then refuses it with one line.
     """
     digest = hashlib.sha256()
-    for name in LIBRARY_FILES:
+    for name in (*LIBRARY_FILES, "next_steps.yaml"):
         p = folder / name
         digest.update(name.encode())
         digest.update(b"\0")
@@ -917,11 +919,14 @@ def load_library(folder: str | Path | None = None) -> Library:
         pa.add("approaches", f'"{SEED_APPROACH}" must be ranked')
     if len([a for a in approaches if a.ranked]) < 4 and not pa:
         pa.add("approaches", "at least four ranked approaches are needed (the verdict uses the top three)")
-    problems = [*pv.items, *ps.items, *pa.items, *pseed.items, *pm.items, *pfit.items]
+    from cruxfit.cruxes.next_steps import read_next_steps
+
+    next_steps, pnext = read_next_steps(folder, declared_apps)
+    problems = [*pv.items, *ps.items, *pa.items, *pseed.items, *pm.items, *pfit.items, *pnext]
     if problems or settings is None or seed is None:
         raise LibraryError(problems or _single(str(folder), "could not be read"))
     lib = Library(tuple(variables), tuple(statements), tuple(approaches), seed, settings, sha,
-                  str(folder), tuple(fit_items))
+                  str(folder), tuple(fit_items), tuple(next_steps.values()))
     _CACHE[(str(folder.resolve()), sha)] = lib
     return lib
 

@@ -489,6 +489,20 @@ class _InputEnded(Exception):
     """Standard input ended (EOF) before the questions did."""
 
 
+class _BadLine(Exception):
+    """A piped (non-interactive) line that is not an answer to its question.
+
+    Asking again would read the *next* line as the answer to this question and shift every
+    later answer by one, so a non-interactive session stops here instead.
+    """
+
+    def __init__(self, line: int, where: str, message: str):
+        super().__init__(message)
+        self.line = line
+        self.where = where
+        self.message = message
+
+
 def _command(library: Library, *parts: str) -> str:
     words = ["cruxfit"]
     if Path(library.source).resolve() != default_library_dir().resolve():
@@ -517,6 +531,7 @@ class _Session:
         self.err = err
         self.save = save
         self.tty = _isatty(inp)
+        self.line_no = 0  # lines read from standard input so far (for messages)
         self.sections, self.questions = build_sections(library)
         self.section_by_id = {s.id: s for s in self.sections}
         self.width = max(40, min(shutil.get_terminal_size((88, 24)).columns, 88) - 1)
@@ -573,6 +588,7 @@ class _Session:
         if line == "":
             self.say("")
             raise _InputEnded()
+        self.line_no += 1
         line = line.rstrip("\r\n")[:MAX_REPLY]
         if not self.tty:
             # A transcript that reads like the terminal session (a short excerpt of long lines).
@@ -641,6 +657,9 @@ class _Session:
                 self.state.name = name
                 self.save()
                 return
+            if not self.tty:
+                raise _BadLine(self.line_no, "the name",
+                               f"not a name: use printable text of at most {MAX_NAME} characters")
             self.warn(f"Not a name here: use printable text of at most {MAX_NAME} characters, "
                       f"or press Enter for {DEFAULT_NAME}.")
 
@@ -729,6 +748,9 @@ class _Session:
                 self.explain(q)
                 continue
             if reply.action == "invalid":
+                if not self.tty:
+                    k, n = self.position(i)
+                    raise _BadLine(self.line_no, f"question {k} of {n} ({q.id})", reply.message)
                 self.warn(reply.message)
                 continue
             if reply.action == "back":
@@ -832,6 +854,16 @@ def run_assess(library: Library, *, output: str | Path = DEFAULT_OUTPUT, resume:
             raise AssessInterrupted(progress) from None
         session.warn("\nInterrupted; nothing was saved.")
         raise AssessInterrupted(None) from None
+    except _BadLine as bad:
+        # Never shift later answers onto the wrong questions: stop, keep what was answered.
+        kept = ""
+        if state.has_anything():
+            save()
+            kept = f"; the answers before it are saved to {progress}, and `{resume_cmd}` continues"
+        else:
+            kept = "; nothing was saved"
+        raise InputError([Problem("standard input", f"line {bad.line}, {bad.where}",
+                                  f"{bad.message}{kept}")]) from None
     except _InputEnded:
         left = session.remaining()
         plural = "question remains" if left == 1 else "questions remain"

@@ -15,6 +15,9 @@ def answer_schema(scale: str) -> dict[str, Any]:
         value = {"type": "integer", "minimum": 1, "maximum": 7}
     else:
         value = {"type": "number", "minimum": 0, "maximum": 1}
+        percent = {"type": "string", "pattern": r"^\s*\d{1,3}(\.\d+)?\s*%\s*$",
+                   "description": 'a percentage such as "70%" (0% to 100%)'}
+        return {"anyOf": [value, percent, {"const": UNSURE}, {"type": "null"}]}
     return {"anyOf": [value, {"const": UNSURE}, {"type": "null"}]}
 
 
@@ -60,6 +63,9 @@ def profile_schema(library: Library, version: str) -> dict[str, Any]:
                 "properties": {a.slug: override for a in library.ranked},
                 "additionalProperties": False,
             },
+            "plan": {"enum": [a.slug for a in library.ranked],
+                     "description": "Optional: the approach you plan to work on (a grantmaker's "
+                                    "memo says how far the model agrees with it)."},
         },
     }
 

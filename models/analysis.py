@@ -19,6 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cruxfit.cruxes.library import SEED_APPROACH, Library, agree7_label
+from cruxfit.cruxes.next_steps import as_dict as next_steps_dict
 from cruxfit.models.decision import (
     HDI_PROB,
     INCONCLUSIVE,
@@ -341,6 +342,7 @@ class Analysis:
                 "has_fit": bool(self.profile.fit),
                 "unsure": list(self.profile.unsure), "statements": len(lib.statements),
                 "quality": data_quality(lib, self.profile.answers),
+                "plan": getattr(self.profile, "plan", None),
             },
             "verdict": verdict,
             "approaches": approaches,
@@ -352,6 +354,8 @@ class Analysis:
             "cruxes": self.crux_rows(beliefs, answers),
             "checklist": self.checklist(),
             "tornado": sensitivity,
+            "next_steps": next_steps_dict(lib.next_steps,
+                                          {a.slug: a.summary for a in lib.approaches}),
             **self.extra,
             "diagnostics": self.diagnostics,
             "provenance": {

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import unicodedata
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,7 +31,7 @@ from cruxfit.cruxes.library import DIMENSIONS, LEVELS, Library
 from cruxfit.cruxes.loading import decode_text, parse_document, read_text
 
 KINDS = ("individual", "organisation")
-PROFILE_KEYS = ("name", "kind", "answers", "fit", "notes", "overrides")
+PROFILE_KEYS = ("name", "kind", "answers", "fit", "notes", "overrides", "plan")
 ORG_KEYS = ("name", "kind", "respondents", "notes", "overrides")
 MEMBER_KEYS = ("name", "role", "answers", "fit", "notes")
 #: Largest organisation read: the model is measured up to 200 (see benchmarks).
@@ -62,6 +63,8 @@ class Profile:
     role: str | None = None
     #: For a respondent read from a form export: the export's layout (see models/forms.py).
     form: Mapping[str, Any] | None = None
+    #: The approach the person (or applicant) plans to work on: an approach slug, optional.
+    plan: str | None = None
 
     def to_data(self) -> dict[str, Any]:
         """Plain data that :func:`parse_profile` reads back into an equal profile."""
@@ -77,6 +80,8 @@ class Profile:
             }
         if self.notes is not None:
             data["notes"] = self.notes
+        if self.plan is not None:
+            data["plan"] = self.plan
         return data
 
 
@@ -180,7 +185,16 @@ def check_answer(scale: str, value: Any) -> tuple[float | None, str | None]:
         if _is_number(value) and whole:
             return None, f"{_number(int(value))} is off the 1-7 scale; allowed: {allowed}"
         return None, f"{_describe(value)} is not allowed; allowed: {allowed}"
-    allowed = 'a probability from 0 to 1 (for example 0.3), or "unsure"'
+    allowed = 'a probability from 0 to 1 (for example 0.3), a percentage such as "30%", or "unsure"'
+    if isinstance(value, str):
+        # "70%" reads as 0.7, as it does in `cruxfit assess` and in CSV files.
+        m = _PERCENT.fullmatch(value)
+        if m is None:
+            return None, f"{_describe(value)} is not allowed; allowed: {allowed}"
+        pct = float(m.group(1))
+        if not 0 <= pct <= 100:
+            return None, f"{_describe(value)} is outside 0% to 100%; allowed: {allowed}"
+        return pct / 100, None
     if isinstance(value, float) and not math.isfinite(value):
         return None, f"{_describe(value)} is not a probability; allowed: {allowed}"
     if _is_number(value) and 0 <= value <= 1:
@@ -188,6 +202,9 @@ def check_answer(scale: str, value: Any) -> tuple[float | None, str | None]:
     if _is_number(value):
         return None, f"{_number(value)} is outside 0 to 1; allowed: {allowed}"
     return None, f"{_describe(value)} is not allowed; allowed: {allowed}"
+
+
+_PERCENT = re.compile(r"\s*(\d{1,3}(?:\.\d+)?)\s*%\s*")
 
 
 def _number(value: int | float) -> str:
@@ -409,6 +426,15 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
                 if ratings and isinstance(reason, str) and reason.strip():
                     overrides[slug] = Override(slug, ratings, reason.strip())
 
+    plan = data.get("plan") if not member else None
+    if plan is not None:
+        slugs = [a.slug for a in library.ranked]
+        if not isinstance(plan, str) or plan not in slugs:
+            problems.add("plan", f"{_describe(plan)} is not a ranked approach"
+                                 f"{did_you_mean(str(plan), slugs)}; allowed: {one_of(slugs)} "
+                                 "(`cruxfit approaches` lists them)")
+            plan = None
+
     if problems.count:
         return None
     # Keep answers in library order so that hashes and reports do not depend on file order.
@@ -424,5 +450,6 @@ def _parse_member(data: dict, library: Library, outer: Problems, prefix: str,
         source=source,
         sha256=sha256,
         role=role,
+        plan=plan,
     )
 

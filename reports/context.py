@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import yaml
+from cruxfit.reports import numbers as _numbers
 
 AUDIENCES = ("individual", "advisor", "grantmaker")
 INCONCLUSIVE = "inconclusive"
@@ -45,58 +46,27 @@ class ReportError(ValueError):
 
 # ----------------------------------------------------------------------------- formatting
 def pct(p: float | None, exact: bool = False) -> str:
-    """A probability or credence as a whole percentage.
-
-    Probabilities estimated from a few thousand draws are never exactly 0 or 1, so the ends
-    read "under 1%" and "over 99%" rather than a falsely certain 0% or 100%. ``exact``
-    quantities (computed, not counted) show a true 0% as "0%".
-    """
-    if p is None or not _finite(p):
-        return "—"
-    p = float(p)
-    if exact and p == 0:
-        return "0%"
-    if p < 0.005:
-        return "<1%"
-    if p > 0.995:
-        return ">99%"
-    return f"{round(100 * p)}%"
+    """A probability or credence as a whole percentage (see :mod:`cruxfit.reports.numbers`)."""
+    return _numbers.probability(p, exact)
 
 
 def num(x: float | None, nd: int = 2) -> str:
     """A value on the model's scale, with a true minus sign and no "-0.00"."""
-    if x is None or not _finite(x):
-        return "—"
-    text = f"{float(x):.{nd}f}"
-    if float(text) == 0:
-        text = f"{0:.{nd}f}"
-    return text.replace("-", "−")
+    return _numbers.value(x, nd)
 
 
 def signed(x: float | None, nd: int = 2) -> str:
     """A difference on the model's scale with its sign: "+1.52", "−0.14", "0.00"."""
-    text = num(x, nd)
-    if text == "—" or text.startswith("−") or float(text) == 0:
-        return text
-    return "+" + text
+    return _numbers.signed(x, nd)
 
 
 def points(x: float | None) -> str:
     """A change in credence, in percentage points (0.022 -> "+2.2 points")."""
-    if x is None or not _finite(x):
-        return "—"
-    v = 100 * float(x)
-    if abs(v) < 0.05:
-        return "no change"
-    text = f"{abs(v):.1f}"
-    return f"{'+' if v > 0 else '−'}{text} points"
+    return _numbers.points(x)
 
 
 def interval(pair: Iterable[float] | None, fmt=num) -> str:
-    if not pair:
-        return "—"
-    lo, hi = list(pair)
-    return f"{fmt(lo)} to {fmt(hi)}"
+    return _numbers.interval(pair, fmt)
 
 
 def date_text(iso: str | None) -> str | None:
@@ -127,20 +97,13 @@ def _css_token(text: str) -> str:
 
 
 def lead_phrase(margin: float) -> str:
-    """'lead by 1.05' / 'trail by 0.30': the seed approach against the best alternative."""
-    if not _finite(margin):
-        return "—"
-    if float(margin) >= 0:
-        return f"lead the best alternative by {num(margin)}"
-    return f"trail the best alternative by {num(abs(float(margin)))}"
+    """'lead the best alternative by 1.05' / 'trail the best alternative by 0.30'."""
+    return _numbers.lead(margin)
 
 
 def lead_short(margin: float) -> str:
     """'lead by 1.05' / 'trail by 0.30'."""
-    if not _finite(margin):
-        return "—"
-    return (f"lead by {num(margin)}" if float(margin) >= 0
-            else f"trail by {num(abs(float(margin)))}")
+    return _numbers.lead_short(margin)
 
 
 # ----------------------------------------------------------------------------- static data
@@ -432,6 +395,8 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         "checklist": checklist,
         "fit_counts": fit_counts,
         "tornado": tornado,
+        "value_anchor": _value_anchor(result, "the applicant's" if audience == "grantmaker"
+                                      else "your"),
         "voi": voi,
         "suggestions": suggestions,
         "diagnostics": _diagnostics(diagnostics, inconclusive),
@@ -458,6 +423,13 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     }
 
 
+def _value_anchor(result: dict, possessive: str) -> str:
+    """The sentence tying value points to the rating scale (reports/context_editions.py)."""
+    from cruxfit.reports.context_editions import value_anchor
+
+    return value_anchor(result, possessive)
+
+
 def _shorten(text: str, limit: int) -> str:
     """At most ``limit`` characters on one line (for the running header)."""
     text = " ".join(text.split())
@@ -481,14 +453,22 @@ def _answer_bits(ans: dict | None, var: str | None, name_of, all_moves: bool = F
                 "moved_other": []}
     unsure = ans.get("value") is None
     moved = ans.get("moved") or {}
-    main = moved.get(var) if var in moved else None
-    others = [(name_of(k), points(x)) for k, x in moved.items() if k != var or all_moves]
+    # The evidence a reader expects: which way, and how hard, this answer on its own pulls
+    # the belief from its starting point (``alone``). The leave-one-out effect (``moved``)
+    # is kept for the appendix only: with other answers present it can even point the
+    # other way, which readers took for a bug.
+    alone = ans.get("alone") or {}
+    main = alone.get(var) if var in alone else None
+    others = [(name_of(k), _numbers.pull(x)) for k, x in alone.items() if k != var or all_moves]
     if all_moves:
         main_text = "; ".join(f"{n}: {p}" for n, p in others) if not unsure else "no effect"
+        loo = "; ".join(f"{name_of(k)}: {points(x)}" for k, x in moved.items())
         others = []
     else:
-        main_text = "no effect" if unsure else points(main)
+        main_text = "no effect" if unsure else _numbers.pull(main)
+        loo = ""
     return {"answer": ans.get("label", "—"), "unsure": unsure, "moved": main_text,
+            "loo": loo if not unsure else "—",
             "moved_other": [f"{n}: {p}" for n, p in others] if not unsure else []}
 
 

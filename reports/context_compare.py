@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cruxfit.reports import numbers as _numbers
+
 from cruxfit.reports.context import (
     INCONCLUSIVE,
     ReportError,
@@ -80,9 +82,14 @@ def build_compare_context(result: dict) -> dict:
 
     total = result["total"]
     change = {
-        "p_best": points(total.get("p_best")) if both else "—",
-        "p_top3": points(total.get("p_top3")) if both else "—",
-        "margin": _signed(total.get("margin")) if both else "—",
+        # Differences of the values as shown on the page (reports/numbers.py), so that
+        # "A 10%, B 91%" reads "+81 points" and the margins' difference adds up too.
+        "p_best": (_numbers.shown_points_difference(result["a"].get("p_best"),
+                                                    result["b"].get("p_best")) if both else "—"),
+        "p_top3": (_numbers.shown_points_difference(result["a"].get("p_top3"),
+                                                    result["b"].get("p_top3")) if both else "—"),
+        "margin": (_numbers.shown_difference(result["b"].get("margin"), result["a"].get("margin"))
+                   if both else "—"),
         "p_best_dir": _direction(total.get("p_best")) if both else "",
         "p_top3_dir": _direction(total.get("p_top3")) if both else "",
         "margin_dir": _direction(total.get("margin")) if both else "",

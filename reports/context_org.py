@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cruxfit.reports import numbers as _numbers
 from cruxfit.reports.context import (
     _finite,
     _label,
@@ -82,6 +83,7 @@ def build_org_context(result: dict, audience: str = "individual") -> dict:
                               + meaning[:1].lower() + meaning[1:])
 
     # ---- members
+    org_margin = result["verdict"].get("margin")
     member_rows = []
     tally: dict[str, int] = {}
     for i, m in enumerate(members):
@@ -114,8 +116,13 @@ def build_org_context(result: dict, audience: str = "individual") -> dict:
             "answered": m.get("answered", "—"),
             "differs": bool(m.get("differs")) and not inconclusive,
             "why": why,
-            "why_total": (f"In all, the lead differs by {_signed(total)}."
-                          if why and _finite(total) else ""),
+            # The difference of the two leads as displayed (the member's in this row, the
+            # organisation's in the verdict), so that the arithmetic on the page adds up.
+            "why_total": (f"In all, the lead differs by "
+                          f"{_numbers.shown_difference(m.get('margin'), org_margin)} "
+                          f"({num(m.get('margin'))} against the organisation's {num(org_margin)})."
+                          if why and _finite(total) and _finite(m.get("margin"))
+                          and _finite(org_margin) else ""),
         })
     differing = [r for r in member_rows if r["differs"]]
     verdict_order = ["Strong fit", "Good fit", "Mixed", "Less relevant"]

@@ -91,13 +91,57 @@ def is_organisation(result: dict) -> bool:
     return isinstance(profile, dict) and profile.get("kind") == "organisation"
 
 
-def render_html(result: dict, audience: str = "individual") -> str:
+@functools.lru_cache(maxsize=1)
+def _edition_stylesheet() -> str:
+    return (static_dir() / "editions.css").read_text(encoding="utf-8")
+
+
+def render_html(result: dict, audience: str = "individual", *, length: str = "full",
+                appendix: bool = False) -> str:
     """The report as one self-contained HTML document (styles and plots inline).
 
     An organisation's result (``profile.kind == "organisation"``) gets the organisation
     edition: the pooled verdict, the crux to discuss first, the disagreement map and the
     members, then the same sections as an individual report in the organisation's words.
+
+    ``length="short"`` gives the two-page handout (individual and advisor audiences); the
+    grantmaker audience always gets the one-page memo, with the full report after it only
+    when ``appendix`` is set; the advisor's full edition starts with a session plan. See
+    :mod:`cruxfit.reports.context_editions`.
     """
+    from cruxfit.reports.context_editions import edition_name
+
+    edition = edition_name(result, audience, length, appendix)
+    if edition != "full":
+        return _render_edition(result, audience, edition, appendix)
+    return _render_full(result, audience)
+
+
+def _render_edition(result: dict, audience: str, edition: str, appendix: bool) -> str:
+    from cruxfit.reports import context_editions as E
+
+    if edition == "memo":
+        ctx = E.build_memo_context(result)
+    elif edition == "advisor":
+        ctx = E.build_advisor_context(result)
+    else:
+        ctx = E.build_handout_context(result, audience)
+    full_body = None
+    if edition == "advisor" or (edition == "memo" and appendix):
+        full_body = Markup(_body_of(_render_full(result, audience)))
+    template = environment().get_template(f"{edition if edition != 'advisor' else 'handout'}"
+                                          ".html.j2")
+    return template.render(**ctx, full_body=full_body, appendix=appendix,
+                           css=Markup(_stylesheet()), edition_css=Markup(_edition_stylesheet()))
+
+
+def _body_of(html: str) -> str:
+    """The inside of <body> of a rendered report (to append it to another edition)."""
+    start = html.index(">", html.index("<body")) + 1
+    return html[start:html.rindex("</body>")]
+
+
+def _render_full(result: dict, audience: str) -> str:
     if is_organisation(result):
         from cruxfit.reports.context_org import build_org_context
 
@@ -191,7 +235,8 @@ def _fetcher_class():
 
 
 def render_pdf(result: dict, audience: str = "individual", *, url_fetcher=None,
-               pdf_variant: str | None = PDF_VARIANT) -> bytes:
+               pdf_variant: str | None = PDF_VARIANT, length: str = "full",
+               appendix: bool = False) -> bytes:
     """The report as PDF bytes.
 
     Parameters
@@ -202,8 +247,10 @@ def render_pdf(result: dict, audience: str = "individual", *, url_fetcher=None,
     pdf_variant
         ``"pdf/ua-1"`` (tagged PDF for accessibility) by default; None for a plain PDF.
     """
-    return _html_to_pdf(render_html(result, audience), _identifier(result, audience),
-                        url_fetcher=url_fetcher, pdf_variant=pdf_variant)
+    key = audience if (length, appendix) == ("full", False) else f"{audience}:{length}:{appendix}"
+    return _html_to_pdf(render_html(result, audience, length=length, appendix=appendix),
+                        _identifier(result, key), url_fetcher=url_fetcher,
+                        pdf_variant=pdf_variant)
 
 
 def render_compare_pdf(result: dict, *, url_fetcher=None,

@@ -10,7 +10,16 @@ from pathlib import Path
 from cruxfit.reports.files import write_atomic, write_atomic_text
 
 COLUMNS = ("name", "verdict", "p_best", "p_top3", "top_alternative", "deciding_belief",
-           "answered", "total", "quality", "converged", "status", "source", "outputs", "error")
+           "answered", "total", "quality", "converged", "status", "source", "outputs", "error",
+           "p_best_text", "p_top3_text")
+
+
+def with_shown_numbers(rows: list[dict]) -> list[dict]:
+    """Rows with the shown text of their probabilities ("<1%", ">99%", "73%") added, from
+    :mod:`cruxfit.reports.numbers`, so the PDF, CSV and JSON summaries and the reports agree."""
+    from cruxfit.reports.numbers import summary_cells
+
+    return [{**row, **summary_cells(row)} for row in rows]
 
 
 def _csv(rows: list[dict]) -> str:
@@ -33,7 +42,7 @@ def _html(rows: list[dict], meta: dict) -> str:
 
     env = environment()
     template = env.get_template("summary.html.j2")
-    return template.render(rows=rows, meta=meta, css=_stylesheet())
+    return template.render(rows=with_shown_numbers(rows), meta=meta, css=_stylesheet())
 
 
 def summary_pdf(rows: list[dict], meta: dict) -> bytes:
@@ -48,6 +57,7 @@ def summary_pdf(rows: list[dict], meta: dict) -> bytes:
 def write_summary(outdir: Path, rows: list[dict], meta: dict, pdf: bytes | None = None) -> list[str]:
     """Write summary.json, summary.csv and summary.pdf (rendered here unless ``pdf`` is given)."""
     outdir = Path(outdir)
+    rows = with_shown_numbers(rows)
     write_atomic_text(outdir / "summary.json", json.dumps({"meta": meta, "reports": rows},
                                                           indent=2, ensure_ascii=False) + "\n")
     write_atomic_text(outdir / "summary.csv", _csv(rows))

@@ -83,6 +83,22 @@ def assess(runner, out: Path, lines: list[str] | str, *extra: str):
     return runner.invoke(main, ["assess", "-o", str(out), *extra], input=text)
 
 
+class TtyStdin(io.StringIO):
+    """Standard input that says it is a terminal (an interactive session re-asks)."""
+
+    def isatty(self) -> bool:  # noqa: D102
+        return True
+
+
+class Session:
+    """What an interactive run_assess printed (stdout, stderr) and returned."""
+
+    def __init__(self, library, out: Path, lines: list[str]):
+        self.stdout, self.stderr = io.StringIO(), io.StringIO()
+        self.profile = run_assess(library, output=out, stdin=TtyStdin(feed(lines)),
+                                  stdout=self.stdout, stderr=self.stderr)
+
+
 def read_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
@@ -279,26 +295,25 @@ def test_back_at_the_first_question(runner, library, tmp_path):
     assert read_yaml(progress_path(out))["answers"] == {question_order(library)[0].id: 2}
 
 
-def test_invalid_answers_are_reasked_with_the_allowed_values(runner, library, tmp_path):
+def test_invalid_answers_are_reasked_with_the_allowed_values(library, tmp_path):
     out = tmp_path / "me.yaml"
-    result = assess(runner, out, ["Ada", "9", "x", "3.5", "0", "4", "q"])
-    ok(result)
-    errors = result.stderr.splitlines()
+    result = Session(library, out, ["Ada", "9", "x", "3.5", "0", "4", "q"])
+    errors = result.stderr.getvalue().splitlines()
     assert errors == [f'Not an answer here: "{bad}". {A7_REASK}' for bad in ("9", "x", "3.5", "0")]
     assert read_yaml(progress_path(out))["answers"] == {question_order(library)[0].id: 4}
 
 
-def test_probability_questions_accept_percentages_and_reask(runner, library, tmp_path):
+def test_probability_questions_accept_percentages_and_reask(library, tmp_path):
     order = question_order(library)
     first_prob = next(i for i, q in enumerate(order) if q.scale == "probability")
     lines = ["Ada"] + ["4"] * first_prob + ["70", "1.5", "70%", "q"]
     out = tmp_path / "me.yaml"
-    result = assess(runner, out, lines)
-    ok(result)
-    assert "Your probability (0-1 or %;" in result.stdout
-    assert "0 = certainly not, 0.5 = even odds, 1 = certainly" in result.stdout
-    assert 'Not an answer here: "70" is above 1 (for 70 percent type 70%).' in result.stderr
-    assert 'Not an answer here: "1.5" is above 1' in result.stderr
+    result = Session(library, out, lines)
+    stdout, stderr = result.stdout.getvalue(), result.stderr.getvalue()
+    assert "Your probability (0-1 or %;" in stdout
+    assert "0 = certainly not, 0.5 = even odds, 1 = certainly" in stdout
+    assert 'Not an answer here: "70" is above 1 (for 70 percent type 70%).' in stderr
+    assert 'Not an answer here: "1.5" is above 1' in stderr
     assert read_yaml(progress_path(out))["answers"][order[first_prob].id] == 0.7
 
 
@@ -323,15 +338,16 @@ def test_going_back_from_personal_fit_to_decline_it(runner, library, tmp_path):
     assert read_yaml(out) == expected
 
 
-def test_gate_help_and_reask(runner, library, tmp_path):
+def test_gate_help_and_reask(library, tmp_path):
     lines, expected = script(library, fit=False)
     gate = lines.index("n")
     lines[gate:gate] = ["?", "maybe"]
     out = tmp_path / "me.yaml"
-    result = assess(runner, out, lines)
-    ok(result)
-    assert "Personal fit: your skills and situation multiply" in " ".join(result.stdout.split())
-    assert 'Not an answer here: "maybe". Type y to answer them or n to skip them' in result.stderr
+    result = Session(library, out, lines)
+    assert "Personal fit: your skills and situation multiply" in " ".join(
+        result.stdout.getvalue().split())
+    assert 'Not an answer here: "maybe". Type y to answer them or n to skip them' in \
+        result.stderr.getvalue()
     assert read_yaml(out) == expected
 
 
@@ -487,9 +503,34 @@ def test_help_documents_the_progress_file_and_keys(runner):
 
 def test_control_characters_are_not_echoed(runner, tmp_path):
     result = assess(runner, tmp_path / "me.yaml", ["Ada", "\x1b[2J", "q"])
-    ok(result)
+    assert result.exit_code == 2
     assert "\x1b" not in result.output
     assert 'Not an answer here: "?[2J".' in result.stderr
+
+
+def test_piped_invalid_line_stops_without_shifting_answers(runner, library, tmp_path):
+    """Issue 16: re-asking a piped question would read the next line as its answer and
+    shift every later answer by one question; a non-interactive session stops instead."""
+    order = question_order(library)
+    out = tmp_path / "me.yaml"
+    lines = ["Ada", "5", "3", "9", "6", "2", "4"]
+    result = assess(runner, out, lines)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    err = result.stderr.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"Error: standard input: line 4, question 3 of {len(order)} "
+                             f"({order[2].id}): Not an answer here: \"9\".")
+    assert f"saved to {progress_path(out)}" in err[0] and "--resume" in err[0]
+    saved = read_yaml(progress_path(out))["answers"]
+    assert saved == {order[0].id: 5, order[1].id: 3}  # kept, and nothing after the bad line
+
+
+def test_piped_invalid_name_stops(runner, tmp_path):
+    result = assess(runner, tmp_path / "me.yaml", ["x" * 300, "5"])
+    assert result.exit_code == 2
+    assert "line 1, the name: not a name" in result.stderr and "nothing was saved" in result.stderr
 
 
 # --------------------------------------------------------------------------- interruption

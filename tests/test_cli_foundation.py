@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT / "data"
 EXAMPLES = sorted(DATA.glob("*.yaml"))
 A7 = 'allowed: a whole number from 1 (strongly disagree) to 7 (strongly agree), or "unsure"'
-KEYS = '"name", "kind", "answers", "fit", "notes" or "overrides"'
+KEYS = '"name", "kind", "answers", "fit", "notes", "overrides" or "plan"'
 HEAVY = ("pymc", "pytensor", "arviz", "weasyprint", "matplotlib")
 
 

@@ -30,10 +30,10 @@ from cruxfit.models.csvinput import read_rows
 ROOT = Path(__file__).resolve().parents[1]
 LIB = load_library()
 AGREE = 'a whole number from 1 (strongly disagree) to 7 (strongly agree), or "unsure"'
-PROB = 'a probability from 0 to 1 (for example 0.3), or "unsure"'
+PROB = 'a probability from 0 to 1 (for example 0.3), a percentage such as "30%", or "unsure"'
 CSV_AGREE = ('a whole number from 1 (strongly disagree) to 7 (strongly agree), a label such as '
              '"Strongly agree", or blank for unsure')
-CSV_PROB = 'a probability from 0 to 1 (for example 0.3), a percentage such as "70%", or blank for unsure'
+CSV_PROB = 'a probability from 0 to 1 (for example 0.3), a percentage such as "30%", or blank for unsure'
 FIT_ITEMS = '"ml-engineering", "empirical-research", "maths-philosophy", "policy", "frontier-lab-access" or "unpopular-positions"'
 
 # (id, file name, content (str or bytes), expected problem lines after "Error: <file>: ")
@@ -79,7 +79,7 @@ CATALOGUE = [
      ['kind: "persn" is not allowed; allowed: "individual" or "organisation"']),
     ("unknown-key", "p.yaml", "name: A\nanswers: {}\nnotez: x\n",
      ['notez: is not a profile key (did you mean "notes"?); allowed: "name", "kind", "answers", '
-      '"fit", "notes" or "overrides"']),
+      '"fit", "notes", "overrides" or "plan"']),
     ("fit-unknown", "p.yaml", "name: A\nanswers: {}\nfit:\n  ml-engineer: 5\n",
      [f'fit.ml-engineer: is not a personal-fit item (did you mean "ml-engineering"?); allowed: {FIT_ITEMS}']),
     ("fit-range", "p.yaml", "name: A\nanswers: {}\nfit:\n  policy: 9\n",

@@ -74,7 +74,7 @@ NO_STATEMENT = ("no column is a statement; name columns after the statements' id
     ("name,world-short-timelines\nAna,170%\n",
      [("row 2, column world-short-timelines",
        "1.7 is outside 0 to 1; allowed: a probability from 0 to 1 (for example 0.3), a percentage "
-       "such as \"70%\", or blank for unsure")]),
+       "such as \"30%\", or blank for unsure")]),
     ("name,safety-sabotge\nAna,1\n",
      [("header", NO_STATEMENT + '. Close: column 2 "safety-sabotge" (did you mean "safety-sabotage"?)')]),
     ("name,safety-sabotage,safety-sabotage\nAna,1,2\n",

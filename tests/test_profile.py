@@ -25,12 +25,12 @@ from cruxfit.models.profile import (
 )
 
 A7 = 'allowed: a whole number from 1 (strongly disagree) to 7 (strongly agree), or "unsure"'
-PROB = 'allowed: a probability from 0 to 1 (for example 0.3), or "unsure"'
+PROB = 'allowed: a probability from 0 to 1 (for example 0.3), a percentage such as "30%", or "unsure"'
 SLUGS = ('"ai-assisted", "rlhf", "scalable-oversight", "evals", "interpretability", '
          '"corrigibility", "agent-foundations", "multi-agent", "lab-culture", "governance", '
          '"compute-governance", "international" or "pause"')
 DIMS = '"tractability", "hard", "easy" or "neglectedness"'
-KEYS = '"name", "kind", "answers", "fit", "notes" or "overrides"'
+KEYS = '"name", "kind", "answers", "fit", "notes", "overrides" or "plan"'
 
 
 def _yaml(answers: str = "", extra: str = "") -> str:

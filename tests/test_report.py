@@ -79,7 +79,9 @@ def _hostile(result: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def html_by_audience(result) -> dict[str, str]:
-    return {a: render_html(result, a) for a in AUDIENCES}
+    # The grantmaker's edition is a one-page memo; with the appendix it carries the full
+    # report after the memo, which is what these tests compare across audiences.
+    return {a: render_html(result, a, appendix=(a == "grantmaker")) for a in AUDIENCES}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +93,7 @@ def example_pdf(result):
 
 @pytest.fixture(scope="module")
 def inconclusive_pdf(result) -> bytes:
-    return render_pdf(_inconclusive(result), "grantmaker")
+    return render_pdf(_inconclusive(result), "grantmaker", appendix=True)
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +229,7 @@ def test_audiences_change_emphasis_not_numbers(html_by_audience):
 
 def test_individual_explains_terms(html_by_audience):
     ind = html_by_audience["individual"]
-    for term in ("Chance:", "Credence:", "90% interval:", "Expected rank:", "Moved:",
+    for term in ("Chance:", "Credence:", "90% interval:", "Expected rank:", "Pull:",
                  "Tornado chart:"):
         assert f'<span class="explain-term">{term}</span>' in ind, term
     assert 'class="explain' not in html_by_audience["advisor"]
@@ -236,13 +238,14 @@ def test_individual_explains_terms(html_by_audience):
 
 def test_advisor_gets_questions_and_investigation_first(html_by_audience, result):
     adv = html_by_audience["advisor"]
-    assert adv.count("Questions to discuss") == len(result["cruxes"])
+    assert adv.count('<h3 class="keep-with-next">Questions to discuss</h3>') == len(result["cruxes"])
     change = adv[adv.index('id="change"'):adv.index('id="method"')]
     assert change.index("What to investigate first") < change.index("How much each belief matters")
     ind = html_by_audience["individual"]
     change = ind[ind.index('id="change"'):ind.index('id="method"')]
     assert change.index("How much each belief matters") < change.index("What to investigate first")
     assert "Questions to discuss" not in ind
+    assert "Session plan" in adv and "Session plan" not in ind
 
 
 def test_grantmaker_gets_a_one_line_summary(html_by_audience, result):
@@ -309,12 +312,14 @@ def test_inconclusive_says_so_on_page_one_and_gives_no_verdict(inconclusive_pdf,
     assert model_label not in first, "page 1 shows the model's label as if it were a verdict"
     assert pct(result["verdict"]["p_best"]) + " chance" not in first
     assert all("INCONCLUSIVE" in p for p in pages[1:]), "running header lost the warning"
-    html = render_html(_inconclusive(result), "grantmaker")
+    html = render_html(_inconclusive(result), "grantmaker", appendix=True)
     labels = re.findall(r'<p class="verdict-label">(.*?)</p>', html)
-    assert labels == ["Inconclusive"]
+    assert labels == ["Inconclusive", "Inconclusive"]  # the memo's and the appendix's
     assert 'class="current"' not in html  # no threshold row marked as yours
     line = re.search(r'<p class="summary-text">(.*?)</p>', html).group(1)
     assert "Inconclusive" in line and "P(first) —" in line and model_label not in line.lower()
+    memo = re.search(r'<p class="oneliner" id="memo-line">(.*?)</p>', html).group(1)
+    assert "Inconclusive" in memo and model_label not in memo.lower() and "%" not in memo
 
 
 # ----------------------------------------------------------------------------- security
