@@ -44,7 +44,9 @@ from cruxfit.models.profile import (
     MAX_RESPONDENTS,
     Organisation,
     Profile,
+    _control_message,
     check_answer,
+    control_char,
 )
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -437,6 +439,14 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
             person = cand[:MAX_NAME]
             break
         role = next((c for c in cells(role_cols) if c and not has_private(c)), None)
+        # Names and roles reach terminal lines, file names and report titles: a control
+        # character (an escape sequence, say) is refused here as in a YAML profile.
+        for what, text in (("name", person), ("role", role)):
+            if text and control_char(text):
+                problems.add(f"row {number}, {what}", _control_message(text))
+                bad = True
+        if bad:
+            continue
         if any(has_private(c) for c in candidates + cells(role_cols)):
             private_names.append(number)
         people.append((number, person, {

@@ -596,3 +596,20 @@ def test_report_from_a_google_forms_export_names_layout_and_holds_no_address(tmp
     html = render_html(result)
     assert "Google Forms (detected from the file)" in html
     assert_no_private(out.read_text(encoding="utf-8"), html, res.output, res.stderr)
+
+
+def test_control_characters_in_a_csv_name_or_role_are_refused(tmp_path):
+    """Issue 14 item 11 for form exports: an escape sequence in a name or role is refused with
+    the row named, as in a YAML profile (it would otherwise reach terminal lines and titles)."""
+    from click.testing import CliRunner
+
+    from cruxfit.cli import main
+
+    path = tmp_path / "ctrl.csv"
+    path.write_text('name,role,safety-sabotage\n"Ana\x1b]0;pwned\x07",Engineer,3\n'
+                    'Bob,"Lead\x1b[2J",5\nCy,Ops,4\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(path)])
+    assert res.exit_code == 2
+    assert f"{path}: row 2, name: contains a control character (U+001B)" in res.stderr
+    assert f"{path}: row 3, role: contains a control character (U+001B)" in res.stderr
+    assert "\x1b" not in res.stderr and "Traceback" not in res.stderr
