@@ -392,6 +392,14 @@ def _flags(ctx: dict, result: dict, questions: list[dict]) -> list[str]:
     elif answered is not None and total:
         flags.append(f"{answered} of {total} statements answered"
                      + (f"; {len(p.get('unsure') or [])} marked unsure" if p.get("unsure") else ""))
+    quality = p.get("quality") or {}
+    named = {"blank": "blank: no answers at all",
+             "sparse": "sparse: too few answers on the three cruxes for a verdict",
+             "straight-lined": "straight-lined: every 1-7 answer the same",
+             "contradictory": "contradictory: strong agreement with both sides of one crux"}
+    flags.extend(named.get(f, f) for f in quality.get("flags") or [])
+    for f, n in (quality.get("members_flagged") or {}).items():
+        flags.append(f"{n} member(s) {named.get(f, f).split(':')[0]}")
     dq = result.get("data_quality") or (result.get("verdict") or {}).get("data_quality")
     if isinstance(dq, str) and dq:
         flags.append(dq)
