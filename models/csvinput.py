@@ -410,10 +410,8 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
                     hint = 'a label such as "very well", or blank for unsure'
                     message = message.replace("strongly disagree", "not at all").replace(
                         "strongly agree", "very well")
-                else:
-                    hint = ('a percentage such as "70%"' + (" or a number from 0 to 100"
-                                                            if col.percent else "")
-                            + ", or blank for unsure")
+                else:  # the message names probabilities and percentages already
+                    hint = ("a number from 0 to 100, " if col.percent else "") + "or blank for unsure"
                 problems.add(f"row {number}, column {col.ident}",
                              redact(message.replace('or "unsure"', hint)))
                 bad = True

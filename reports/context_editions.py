@@ -411,9 +411,11 @@ def _flags(ctx: dict, result: dict, questions: list[dict]) -> list[str]:
                 flags.append(f"{str(k).replace('_', ' ')}: "
                              f"{', '.join(map(str, val)) if isinstance(val, list) else val}")
     silent = [] if org else [b["name"] for b in result.get("beliefs") or [] if not b.get("answers")]
-    if silent:
-        flags.append("no answers on " + ", ".join(f"“{s}”" for s in silent)
-                     + ": the starting point stands in")
+    if silent:  # a long list would crowd the one-page memo: name up to three
+        shown = ", ".join(f"“{s}”" for s in silent[:3])
+        more = f" and {len(silent) - 3} more" if len(silent) > 3 else ""
+        flags.append(f"no answers on {len(silent)} belief(s) ({shown}{more}): the starting point "
+                     "stands in")
     contradictions = [q["crux"] for q in questions if q["kind"] == "contradiction"]
     if contradictions:
         flags.append("answers pull both ways within " + ", ".join(f"“{c}”" for c in contradictions))

@@ -241,12 +241,15 @@ def test_memo_flags_data_quality_from_the_result(results):
     p = r["profile"]
     flags = build_memo_context(r)["flags"]
     assert f"{p['answered']} of {p['statements']} statements answered" in flags[0]
-    r["data_quality"] = ["few answers on the cruxes"]  # a flag the analysis may add
+    r["profile"]["quality"] = {"flags": ["sparse", "contradictory"]}  # the analysis's flags
+    for b in r["beliefs"]:
+        b["answers"] = 1
     r["beliefs"][0]["answers"] = 0
     r["diagnostics"].update(converged=False, reasons=["largest R-hat 1.09 is above 1.01"])
     flags = " | ".join(build_memo_context(r)["flags"])
-    assert "few answers on the cruxes" in flags
-    assert f"no answers on “{r['beliefs'][0]['name']}”" in flags
+    assert "sparse: too few answers on the three cruxes for a verdict" in flags
+    assert "contradictory: strong agreement with both sides of one crux" in flags
+    assert f"no answers on 1 belief(s) (“{r['beliefs'][0]['name']}”)" in flags
     assert "did NOT settle: largest R-hat 1.09" in flags
 
 
@@ -284,9 +287,11 @@ def test_advisor_near_switch_question_names_the_switching_value(results):
     r = results["example"]
     qs = [q for q in advisor_questions(r) if q["kind"] == "near-switch"]
     assert qs
-    sv = r["switching_values"][0]
-    assert pct(sv["current"]) in qs[0]["question"]
-    assert pct(sv["verdict_switch"]["below"]["credence"]) in qs[0]["question"]
+    q = qs[0]["question"]
+    sv = next(s for s in r["switching_values"] if f"\u201c{s['name']}\u201d" in q)
+    assert pct(sv["current"]) in q
+    sides = [x for x in (sv["verdict_switch"]["below"], sv["verdict_switch"]["above"]) if x]
+    assert any(pct(x["credence"]) in q for x in sides)
 
 
 # ----------------------------------------------------------------------------- evidence columns
@@ -332,13 +337,14 @@ def test_batch_summary_prints_probabilities_like_the_reports(tmp_path):
     from cruxfit.reports.summary import _html, write_summary
 
     rows = [{"name": "A", "verdict": "strong fit", "p_best": 0.9996, "p_top3": 0.0004,
-             "top_alternative": "B", "deciding_crux": "C", "error": None,
+             "top_alternative": "B", "deciding_belief": "C", "error": None,
+             "answered": 20, "total": 32, "quality": "ok",
              "converged": True, "status": "done", "source": "a.yaml", "outputs": []}]
     html = _html(rows, {"total": 1, "done": 1, "skipped": 0, "inconclusive": 0, "failed": 0,
                         "seed": 0, "audience": "grantmaker", "library_sha256": "x" * 64,
                         "cruxfit_version": "t", "created": "now"})
     cells = re.findall(r'<td class="num">(.*?)</td>', html)
-    assert cells == ["&gt;99%", "&lt;1%"]
+    assert cells == ["&gt;99%", "&lt;1%", "20/32"]  # the two chances, then answered/total
     write_summary(tmp_path, rows, {}, pdf=b"%PDF-stub")
     data = json.loads((tmp_path / "summary.json").read_text())
     assert data["reports"][0]["p_best_text"] == ">99%"
@@ -481,7 +487,7 @@ def test_csv_organisation_takes_a_name(library):
 
     team = Path(__file__).parent.parent / "data" / "team.csv"
     assert load_subject(library, team).name == "team"
-    assert load_subject(library, team, "Alignment Team").name == "Alignment Team"
+    assert load_subject(library, team, name="Alignment Team").name == "Alignment Team"
 
 
 def test_name_option_is_refused_for_a_yaml_profile(runner):
@@ -491,7 +497,7 @@ def test_name_option_is_refused_for_a_yaml_profile(runner):
     res = runner.invoke(cli_main, ["report", str(example), "--name", "X", "-o", "-"])
     assert res.exit_code == 2
     assert res.stderr.strip() == (f"Error: {example}: --name: only names an organisation read "
-                                  "from a CSV; a YAML or JSON profile sets its own name:")
+                                  "from a CSV or XLSX form export; a YAML or JSON profile sets its own name:")
 
 
 def test_short_editions_escape_profile_text(results):

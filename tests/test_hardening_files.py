@@ -120,7 +120,8 @@ def _fake_run(monkeypatch):
 
     verdict = {"label": "fits", "p_best": 0.5, "p_top3": 0.9, "converged": True}
     monkeypatch.setattr(run, "run_any", lambda lib, prof, seed, say=None: ({"verdict": verdict}, None))
-    monkeypatch.setattr(cli, "render_output", lambda result, fmt, audience: b'{"cruxfit": true}\n')
+    monkeypatch.setattr(cli, "render_output",
+                        lambda result, fmt, audience, **kw: b'{"cruxfit": true}\n')
 
 
 def test_a_default_report_name_never_replaces_someone_elses_file(tmp_path, monkeypatch):
@@ -410,7 +411,9 @@ def test_a_rejected_huge_line_is_not_echoed_in_full(tmp_path):
     line = "9" * 2_000_000
     res = subprocess.run(_cruxfit("assess", "-o", str(out)), input=f"Ada\n{line}\nq\n",
                          capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
+    # Piped input: an invalid line stops the run with exit 2 (issue 16), quoting a short part.
+    assert res.returncode == 2, res.stderr
+    assert "standard input: line 2, question 1 of" in res.stderr
     assert len(res.stdout) + len(res.stderr) < 100_000
     assert line[:1000] not in res.stdout + res.stderr
 
