@@ -54,14 +54,18 @@ def _switches(row: dict | None, names: dict[str, str]) -> list[dict]:
     if not row:
         return out
     target = names.get(SEED_APPROACH, SEED_APPROACH)
+    verdict_sw = row.get("verdict_switch")
+    top_sw = row.get("top_switch")
+    verdict_sw = verdict_sw if isinstance(verdict_sw, dict) else {}  # older, simpler shapes
+    top_sw = top_sw if isinstance(top_sw, dict) else {}
     for side in ("below", "above"):
-        vs = (row.get("verdict_switch") or {}).get(side)
+        vs = verdict_sw.get(side)
         if vs:
             word = "below" if side == "below" else "above"
             out.append({"credence": vs["credence"], "kind": "verdict",
                         "text": f"{word} {vs['credence']:.2f}: the verdict on {target} changes "
                                 f"from {vs['from']} to {vs['to']}"})
-        ts = (row.get("top_switch") or {}).get(side)
+        ts = top_sw.get(side)
         if ts:
             word = "below" if side == "below" else "above"
             out.append({"credence": ts["credence"], "kind": "top",

@@ -304,8 +304,8 @@ def test_pdf_is_tagged(example_pdf, pdf_figure_alts):
 
 def test_inconclusive_says_so_on_page_one_and_gives_no_verdict(inconclusive_pdf, result):
     pages = [_flat(p) for p in _pdf_pages(inconclusive_pdf, first=4)]
-    # The title asks "Is ... a good fit for ...?": that phrase is not a verdict.
-    first = pages[0].lower().replace("a good fit for", "")
+    # The title asks "Is ... a good fit (for ...)?": that phrase is not a verdict.
+    first = re.sub(r"ai-assisted alignment a good fit", "", pages[0].lower())
     assert "inconclusive" in first and "gives no verdict" in first
     assert "largest r-hat 1.09 is above 1.01" in first
     model_label = result["verdict"]["model_label"]
@@ -326,8 +326,13 @@ def test_inconclusive_says_so_on_page_one_and_gives_no_verdict(inconclusive_pdf,
 def test_hostile_text_renders_as_text_and_fetches_nothing(hostile_render):
     hostile, html, pdf, fetcher = hostile_render
     assert fetcher.requested == [] and fetcher.refused == []
-    assert "<img" not in html and "<script" not in html and "<link" not in html
-    assert html.count("<style>") == 1  # only our own stylesheet
+    assert "<img" not in html and "<link" not in html
+    # The only scripts are the what-if panel's own: its data (JSON, escaped) and its code.
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script type="application/json" id="whatif-data">', "<script>"]
+    panel_code = re.search(r"<script>(.*?)</script>", html, re.S).group(1)
+    assert "evil" not in panel_code and "{{ 7*7 }}" not in panel_code
+    assert html.count("<style>") == 2  # our own stylesheet and the panel's
     assert "&lt;img src=&#34;http://evil.example/x.png&#34;&gt;" in html
     assert "&lt;/td&gt;&lt;/table&gt;{{ 7*7 }}" in html  # neither markup nor template code
     assert "url(file:///etc/passwd)" in html  # as text, inside escaped <style>
