@@ -11,11 +11,11 @@ seed 0::
 
 ``org_team.yaml`` is a made-up team of six; ``org60.csv`` holds 60 respondents with random
 answers (numpy seed 60, made by :func:`sixty_respondents_csv` below). Sampling 60 members
-takes about two minutes and, with these random answers, does not converge at seed 0 (R-hat
-1.010 against the required 1.01), so its result is a real *inconclusive* large organisation;
-the converged 60-member
-layout is tested on a copy marked converged (:func:`_as_converged`), which changes words and
-verdict labels, never a member's numbers.
+takes a few minutes. Up to 0.2 these random answers did not converge at seed 0, which made
+the fixture a real *inconclusive* large organisation; since 0.3.0 (14 beliefs, tempered
+repeats) the run converges (R-hat 1.003), so the inconclusive layout is tested on a copy
+marked unconverged (:func:`_inconclusive`), which changes words and verdict labels, never a
+member's numbers; :func:`_as_converged` leaves a converged result as it is.
 
 After an intended change to the templates or the contexts, regenerate the golden HTML with::
 
@@ -103,6 +103,8 @@ def _verdict_label(thresholds: list[dict], p_best: float, p_top3: float) -> str:
 def _as_converged(result: dict) -> dict:
     """A copy of an inconclusive organisation marked converged (layout tests only)."""
     r = copy.deepcopy(result)
+    if r["diagnostics"]["converged"]:
+        return r
     v = r["verdict"]
     v.update(label=v["model_label"], converged=True, meaning="It is a test.")
     r["diagnostics"].update(converged=True, reasons=[])
@@ -280,7 +282,7 @@ def test_large_organisation_gets_the_summary_map_and_fits(org60):
     data = render_pdf(big, "individual")
     n = _page_count(data)
     # Body text is at least 9.5 pt since issue 16 (it was 7.5-8 pt), so the edition is longer.
-    assert 12 <= n <= 30, f"{n} pages for 60 members"
+    assert 12 <= n <= 34, f"{n} pages for 60 members"  # 14 beliefs since 0.3.0 (9 before)
     pages = _pdf_pages(data)
     assert "more (see the disagreement map)" in pages[0] and "Page 1 of" in pages[0]
     text = " ".join(pages)
@@ -289,6 +291,8 @@ def test_large_organisation_gets_the_summary_map_and_fits(org60):
 
 
 def test_real_inconclusive_large_organisation_gives_no_verdict(org60):
+    if org60["diagnostics"]["converged"]:  # see the module docstring: a marked copy since 0.3.0
+        org60 = _inconclusive(org60)
     assert org60["diagnostics"]["converged"] is False
     # The grantmaker's memo, then (--appendix) the organisation's full edition.
     html = render_html(org60, "grantmaker", appendix=True)

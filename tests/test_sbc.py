@@ -15,6 +15,7 @@ from scipy.special import expit, logit
 from scipy.stats import chisquare
 
 from cruxfit.cruxes.library import load_library
+from cruxfit.models.elicitation import precision
 from cruxfit.models.inference import sample
 from cruxfit.models.profile import parse_profile
 
@@ -24,20 +25,24 @@ N_RANK = 99  # posterior draws per rank statistic (ranks take values 0..99)
 
 
 def simulate_answers(rng, theta_true):
-    """Answers to the safety statements and one probability statement, from the likelihood."""
+    """Answers to the safety statements and one probability statement, from the likelihood,
+    tempered as the model tempers them: each answer's log-odds scale times its precision
+    1 / sqrt(1 + (n - 1) rho), n being the answers on the same belief."""
     s = LIB.settings
     cuts = np.array(s.cutpoints)
+    chosen = [st for st in LIB.statements
+              if len(st.loads) == 1 and st.loads[0].variable in theta_true]
+    n_same = {v: sum(st.variable == v for st in chosen) for v in theta_true}
     answers = {}
-    for st in LIB.statements:
-        (ld, *rest) = st.loads
-        if rest or ld.variable not in theta_true:
-            continue
+    for st in chosen:
+        ld = st.loads[0]
+        prec = float(precision(n_same[st.variable], s.item_correlation))
         x = ld.sign * logit(theta_true[ld.variable])
         if st.scale == "agree7":
-            cdf = np.concatenate([[0.0], expit(cuts - s.discrimination * x), [1.0]])
+            cdf = np.concatenate([[0.0], expit(prec * (cuts - s.discrimination * x)), [1.0]])
             answers[st.id] = int(rng.choice(7, p=np.diff(cdf))) + 1
         else:
-            p = expit(rng.normal(x, s.sd_logit))
+            p = expit(rng.normal(x, s.sd_logit / prec))
             answers[st.id] = float(np.clip(p, 0.0, 1.0))
     return answers
 
