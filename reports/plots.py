@@ -302,8 +302,13 @@ def heatmap_svg(rows: Sequence[dict], columns: Sequence[dict], prefix: str = "he
             if r.get("strong"):
                 label.set_fontweight("bold")
         ax.xaxis.tick_top()
-        ax.set_xticks([j + 0.5 for j in range(m)], [_wrap(c["label"], 11, 4) for c in columns],
-                      fontsize=6.0, linespacing=1.05)
+        if m <= 10:
+            ax.set_xticks([j + 0.5 for j in range(m)], [_wrap(c["label"], 11, 4) for c in columns],
+                          fontsize=6.0, linespacing=1.05)
+        else:  # many beliefs: slanted labels, so that neighbouring ones never overlap
+            ax.set_xticks([j + 0.5 for j in range(m)], [_wrap(c["label"], 22, 2) for c in columns],
+                          fontsize=6.0, linespacing=1.05, rotation=40, ha="left",
+                          rotation_mode="anchor")
         for label, c in zip(ax.get_xticklabels(), columns, strict=True):
             if c.get("highlight"):
                 label.set_fontweight("bold")
