@@ -252,7 +252,8 @@ class App:
         session = self.session(request)
         return self.page("start.html.j2", request, session, name=session.state.name or "",
                          error=None, resume=session.state.has_anything(),
-                         resume_page=max(1, session.page))
+                         resume_page=max(1, session.page),
+                         minutes=qn.estimated_minutes(self.library))
 
     async def start(self, request: Request) -> Response:
         session = self.sessions.get(request)
@@ -264,7 +265,8 @@ class App:
         if error:
             return self.page("start.html.j2", request, session, status=400,
                              name=str(form.get("name", ""))[:300], error=error,
-                             resume=session.state.has_anything(), resume_page=max(1, session.page))
+                             resume=session.state.has_anything(), resume_page=max(1, session.page),
+                             minutes=qn.estimated_minutes(self.library))
         session.state.name = name or qn.DEFAULT_NAME
         session.page = max(1, session.page)
         return self.redirect(f"/part/{session.page}", session)
