@@ -20,7 +20,13 @@ from pathlib import Path
 
 import click
 
-from cruxfit.cruxes.errors import CruxfitError, InputError, terminal_safe
+from cruxfit.cruxes.errors import (
+    CruxfitError,
+    InputError,
+    check_interrupt,
+    note_interrupt,
+    terminal_safe,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -56,17 +62,20 @@ def _stop_on_signals():
     temporary files removed, render workers stopped, progress saved - runs for them too.
     """
     _stopped_by["signal"] = None
+    note_interrupt(False)
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def handler(signum, frame):
         _stopped_by["signal"] = signal.Signals(signum).name
+        note_interrupt()  # remembered even if the KeyboardInterrupt below is swallowed
         current = signal.getsignal(signal.SIGINT)
         if callable(current) and current is not handler:
             current(signal.SIGINT, frame)
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, handler)
+                for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)}
 
     def undo():
         for sig, old in previous.items():
@@ -533,6 +542,7 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
 
     result, analysis = run_any(lib, prof, seed, say=say)
     data = render_output(result, fmt, audience, length=length, appendix=appendix)
+    check_interrupt()  # a Ctrl-C swallowed in a C callback still means: write nothing
     _emit(data, output, fmt)
     if save_posterior is not None:
         from cruxfit.models.run import save_posterior as _save

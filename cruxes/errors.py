@@ -113,3 +113,20 @@ def terminal_safe(text: str, limit: int = MAX_LINE) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "\u2026"
     return text
+
+
+#: Set when the user interrupts (Ctrl-C, SIGTERM, SIGHUP). A KeyboardInterrupt raised inside
+#: a C callback (an LLVM or ctypes hook while the model compiles) can be swallowed there, so
+#: the places that must not go on after an interruption - writing an output, starting to
+#: sample - check this flag as well.
+_INTERRUPTED = {"flag": False}
+
+
+def note_interrupt(flag: bool = True) -> None:
+    _INTERRUPTED["flag"] = flag
+
+
+def check_interrupt() -> None:
+    """Raise KeyboardInterrupt if an interruption was recorded (even if it was swallowed)."""
+    if _INTERRUPTED["flag"]:
+        raise KeyboardInterrupt

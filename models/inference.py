@@ -15,6 +15,7 @@ import numpy as np
 
 from cruxfit.cruxes.errors import CruxfitError
 from cruxfit.cruxes.library import Library
+from cruxfit.cruxes.errors import check_interrupt
 from cruxfit.models.elicitation import (
     Observations,
     build_model,
@@ -194,6 +195,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
         model = (build_org_model if hierarchical else build_model)(library, obs)
         t_build += time.perf_counter() - t1
         t1 = time.perf_counter()
+        check_interrupt()  # a Ctrl-C swallowed while the model compiled still stops here
         with model, warnings.catch_warnings(), _interrupt_guard() as interrupted:
             warnings.simplefilter("ignore")
             idata = pm.sample(
