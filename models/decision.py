@@ -41,17 +41,20 @@ def rank_summary(values: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def ev_rank(means: np.ndarray, target: int) -> np.ndarray | int:
-    """1-based place of ``target`` when approaches are ordered by mean value (last axis).
-
-    Ties go to the earlier approach, as in :func:`ranks`.
-    """
-    m = np.asarray(means, float)
-    mt = m[..., target:target + 1]
-    above = (m > mt).sum(axis=-1)
+def ranked_above(values: np.ndarray, target: int) -> np.ndarray:
+    """How many approaches rank above the target over the last axis: higher values, plus
+    earlier approaches with an equal one (the stable tie-break of :func:`ranks`)."""
+    v = np.asarray(values, float)
+    vt = v[..., target:target + 1]
+    higher = (v > vt).sum(axis=-1)
     if target:
-        above = above + (m[..., :target] == mt).sum(axis=-1)
-    out = above + 1
+        higher = higher + (v[..., :target] == vt).sum(axis=-1)
+    return higher
+
+
+def ev_rank(means: np.ndarray, target: int) -> np.ndarray | int:
+    """1-based place of ``target`` when approaches are ordered by mean value (last axis)."""
+    out = ranked_above(means, target) + 1
     return int(out) if np.ndim(out) == 0 else out
 
 

@@ -74,7 +74,7 @@ from typing import Sequence
 
 import numpy as np
 
-from cruxfit.models.decision import ev_rank, rule_index, verdict_for
+from cruxfit.models.decision import ev_rank, ranked_above, rule_index, verdict_for
 
 #: Floats held at once in the EVPI enumeration (draws per chunk x 2^V x approaches).
 EVPI_BUDGET = 8_000_000
@@ -153,19 +153,8 @@ def target_rank_stats(values: np.ndarray, target: int) -> tuple[float, float]:
     (the stable tie-break of :func:`decision.ranks`). ``values`` is (..., draws, approaches);
     the results are means over the draws axis.
     """
-    higher = _ranked_above(values, target)
+    higher = ranked_above(values, target)
     return (higher == 0).mean(axis=-1), (higher < 3).mean(axis=-1)
-
-
-def _ranked_above(values: np.ndarray, target: int) -> np.ndarray:
-    """How many approaches rank above the target: higher values, plus earlier approaches with
-    an equal one (the stable tie-break of :func:`decision.ranks`), over the last axis."""
-    v = np.asarray(values)
-    vt = v[..., target:target + 1]
-    higher = (v > vt).sum(axis=-1)
-    if target:
-        higher = higher + (v[..., :target] == vt).sum(axis=-1)
-    return higher
 
 
 def _mobius(w: np.ndarray) -> np.ndarray:
@@ -457,7 +446,7 @@ def verdict_path(rules, whatif: WhatIf, target: int) -> tuple[np.ndarray, list[s
 
     uniq, inverse = np.unique(ex, return_inverse=True)
     first = uniq[0] / 2 if len(uniq) else 0.5
-    h0 = _ranked_above(whatif.values([first])[0], target)
+    h0 = ranked_above(whatif.values([first])[0], target)
 
     # Running count of approaches above the target per draw, in x order within each draw:
     # a cumulative sum over all events, less its value where each draw's events begin.
