@@ -270,7 +270,7 @@ def _warn_if_sparse(lib, profile, path) -> None:
 
 
 def _form_layout_option(func):
-    from cruxfit.models.forms import LAYOUT_CHOICES
+    from cruxfit.cruxes.forms import LAYOUT_CHOICES
 
     return click.option(
         "--form-layout", type=click.Choice(LAYOUT_CHOICES), default="auto", show_default=True,
@@ -380,7 +380,7 @@ def load_subject(lib, path: Path, form_layout: str = "auto", name: str | None = 
     """
     if name is not None:
         from cruxfit.cruxes.errors import InputError, Problem
-        from cruxfit.models.profile import MAX_NAME
+        from cruxfit.cruxes.profile import MAX_NAME
 
         if Path(path).suffix.lower() not in (".csv", ".xlsx"):
             raise InputError([Problem(str(path), "--name", "only names an organisation read "
@@ -390,11 +390,11 @@ def load_subject(lib, path: Path, form_layout: str = "auto", name: str | None = 
             raise InputError([Problem(str(path), "--name", f"must be text of 1 to {MAX_NAME} "
                                       "characters")])
     if Path(path).suffix.lower() in (".csv", ".xlsx"):
-        from cruxfit.models.csvinput import read_organisation
+        from cruxfit.cruxes.csvinput import read_organisation
 
         return read_organisation(path, lib, name=name.strip() if name else None,
                                  layout=form_layout)
-    from cruxfit.models.profile import load_profile
+    from cruxfit.cruxes.profile import load_profile
 
     return load_profile(path, lib)
 
@@ -427,7 +427,7 @@ def _free_default(path: Path, say) -> Path:
 
 
 def _warn_if_cold(say) -> None:
-    from cruxfit.models.environment import prepare_environment
+    from cruxfit.pipeline.environment import prepare_environment
 
     for note in prepare_environment():
         click.echo(f"Note: {terminal_safe(note)}", err=True)
@@ -538,14 +538,14 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
     else:
         say(f"Analysing {prof.name} ({len(prof.answers)} of {len(lib.statements)} statements answered, seed {seed})...")
     _warn_if_cold(say)
-    from cruxfit.models.run import run_any
+    from cruxfit.pipeline.run import run_any
 
     result, analysis = run_any(lib, prof, seed, say=say)
     data = render_output(result, fmt, audience, length=length, appendix=appendix)
     check_interrupt()  # a Ctrl-C swallowed in a C callback still means: write nothing
     _emit(data, output, fmt)
     if save_posterior is not None:
-        from cruxfit.models.run import save_posterior as _save
+        from cruxfit.pipeline.run import save_posterior as _save
 
         _save(analysis, save_posterior)
     verdict = result["verdict"]
@@ -599,7 +599,7 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
         check_output_path(output)
     say(f"Comparing {a.name} with {b.name} (seed {seed})...")
     _warn_if_cold(say)
-    from cruxfit.models.run import run_compare
+    from cruxfit.pipeline.run import run_compare
 
     result = run_compare(lib, a, b, seed, say=say)
     if fmt == "json":
@@ -689,7 +689,7 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
         from cruxfit.reports.files import OutputPathError
 
         raise OutputPathError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
-    from cruxfit.models.batch import BatchInterrupted, check_outdir, run_batch
+    from cruxfit.pipeline.batch import BatchInterrupted, check_outdir, run_batch
 
     check_outdir(outdir)
 
@@ -763,13 +763,13 @@ def warmup(ctx):
     stacked and organisation models and says how long it took.
     """
     t0 = time.monotonic()
-    from cruxfit.models.environment import prepare_environment
+    from cruxfit.pipeline.environment import prepare_environment
 
     for note in prepare_environment():
         click.echo(f"Note: {terminal_safe(note)}", err=True)
     click.echo("Compiling the models (the first time on a machine takes 20-60 s)...", err=True)
     from cruxfit.models.inference import sample
-    from cruxfit.models.profile import parse_profile
+    from cruxfit.cruxes.profile import parse_profile
 
     lib = _library(ctx)
     one = parse_profile({"name": "warmup", "answers": {lib.statements[0].id: 4}}, lib)
@@ -824,7 +824,7 @@ def form(ctx, fmt, apps_script, no_fit, output):
 
 
 # ---------------------------------------------------------------- assess (owned by the
-# questionnaire work: cruxes/questionnaire.py holds the logic; keep this command thin)
+# questionnaire work: pipeline/questionnaire.py holds the logic; keep this command thin)
 
 
 @main.command()
@@ -874,7 +874,7 @@ def assess(ctx, output, report_file, resume, force, audience, seed):
     the input ends before the questions do, progress is saved and the exit
     status is 2. Exit status: 0 done or quit with q, 2 bad input, 130 Ctrl-C.
     """
-    from cruxfit.cruxes.questionnaire import AssessInterrupted, run_assess
+    from cruxfit.pipeline.questionnaire import AssessInterrupted, run_assess
 
     lib = _library(ctx)
     if report_file is not None:

@@ -137,7 +137,7 @@ RENDER_ONLY = """
 import json, multiprocessing, sys, time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from cruxfit.models.batch import _ready, _warm_worker, render_job
+from cruxfit.pipeline.batch import _ready, _warm_worker, render_job
 results, out, workers = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 files = sorted(p for p in results.glob("*.json") if not p.name.startswith(("summary", ".")))
 t0 = time.perf_counter()

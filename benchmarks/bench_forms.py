@@ -24,8 +24,8 @@ import openpyxl
 import yaml
 
 from cruxfit.cruxes.library import load_library
-from cruxfit.models.csvinput import read_organisation
-from cruxfit.models.profile import load_profile
+from cruxfit.cruxes.csvinput import read_organisation
+from cruxfit.cruxes.profile import load_profile
 from cruxfit.reports.formspec import form_csv
 
 

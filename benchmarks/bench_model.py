@@ -56,8 +56,8 @@ def breakdown(repeat: int) -> dict[str, float]:
     import_quietly()
     t_import = time.perf_counter() - t0
     from cruxfit.cruxes.library import load_library
-    from cruxfit.models.profile import load_profile
-    from cruxfit.models.run import run_analysis
+    from cruxfit.cruxes.profile import load_profile
+    from cruxfit.pipeline.run import run_analysis
 
     lib = load_library()
     prof = load_profile(EXAMPLE, lib)

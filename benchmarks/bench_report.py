@@ -37,8 +37,8 @@ def main() -> None:
 
     from cruxfit.cruxes.library import load_library
     from cruxfit.models.inference import import_quietly
-    from cruxfit.models.profile import load_profile
-    from cruxfit.models.run import run_analysis
+    from cruxfit.cruxes.profile import load_profile
+    from cruxfit.pipeline.run import run_analysis
     from cruxfit.reports.render import render_pdf
 
     import_quietly()

@@ -101,8 +101,8 @@ def bench_server(args) -> None:
 
     from cruxfit.cruxes.library import load_library
     from cruxfit.models.inference import import_quietly
-    from cruxfit.models.profile import load_profile
-    from cruxfit.models.run import run_analysis
+    from cruxfit.cruxes.profile import load_profile
+    from cruxfit.pipeline.run import run_analysis
     from cruxfit.pipeline.serve import create_app
     from cruxfit.reports.render import render_html
 
@@ -182,8 +182,8 @@ def bench_slider(args) -> None:
     from playwright.sync_api import sync_playwright
 
     from cruxfit.cruxes.library import load_library
-    from cruxfit.models.profile import load_profile
-    from cruxfit.models.run import run_analysis
+    from cruxfit.cruxes.profile import load_profile
+    from cruxfit.pipeline.run import run_analysis
     from cruxfit.reports.render import render_html
 
     library = load_library()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cruxfit.cruxes.library import DIMENSIONS, LEVELS, Library
-from cruxfit.models.profile import KINDS, MAX_NAME, MAX_NOTES, MAX_REASON, UNSURE
+from cruxfit.cruxes.profile import KINDS, MAX_NAME, MAX_NOTES, MAX_REASON, UNSURE
 
 UNSURE_SCHEMA = {"anyOf": [{"const": UNSURE}, {"type": "null"}]}
 

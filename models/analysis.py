@@ -34,7 +34,7 @@ from cruxfit.models.decision import (
 )
 from cruxfit.models.elicitation import loglik_matrix
 from cruxfit.models.inference import Posterior, sample
-from cruxfit.models.profile import Profile
+from cruxfit.cruxes.profile import Profile
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 
 SCHEMA_VERSION = 1

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.special import logit
 
 from cruxfit.cruxes.library import Library
-from cruxfit.models.profile import Profile
+from cruxfit.cruxes.profile import Profile
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from scipy.stats import beta as beta_dist
 
 from cruxfit.cruxes.library import Library
 from cruxfit.models.elicitation import Observations, loglik_matrix, observations
-from cruxfit.models.profile import Profile
+from cruxfit.cruxes.profile import Profile
 from cruxfit.models.values import ValueModel
 
 GRID = 4001

@@ -23,7 +23,7 @@ from cruxfit.models.elicitation import (
     member_log_odds,
     observations,
 )
-from cruxfit.models.profile import Profile
+from cruxfit.cruxes.profile import Profile
 
 
 @dataclass

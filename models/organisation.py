@@ -30,7 +30,7 @@ from cruxfit.models.decision import (
     verdict_for,
 )
 from cruxfit.models.inference import Posterior, sample
-from cruxfit.models.profile import Organisation, Profile
+from cruxfit.cruxes.profile import Organisation, Profile
 
 
 #: Thinning of draws when explaining why a member's verdict differs (see _why_differs).
@@ -222,7 +222,7 @@ def org_to_dict(oa: OrgAnalysis) -> dict:
         "quality": _org_quality(oa),
     })
     form = getattr(oa.organisation, "form", None)
-    if form:  # a form export: name the layout it was read as (see models/forms.py)
+    if form:  # a form export: name the layout it was read as (see cruxes/forms.py)
         result["provenance"]["form_layout"] = {k: form[k] for k in ("layout", "label", "chosen")}
     result["members"] = member_rows(oa)
     result["disagreement"] = rows

@@ -3,7 +3,7 @@
 A single worker thread runs the analyses in the order they were submitted (the sampler
 uses both cores, so two at once would only slow each other down) and keeps each job's stage
 messages for the progress page. The worker calls the same functions as `cruxfit report`
-(:func:`cruxfit.models.run.run_any`, :func:`cruxfit.reports.render.render_html`).
+(:func:`cruxfit.pipeline.run.run_any`, :func:`cruxfit.reports.render.render_html`).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class QueueFull(Exception):
 
 
 def default_analyse(library, subject, seed: int, say: Callable[[str], None]) -> dict:
-    from cruxfit.models.run import run_any
+    from cruxfit.pipeline.run import run_any
 
     result, _ = run_any(library, subject, seed, say=say)
     return result
@@ -128,7 +128,7 @@ class Worker:
     # ------------------------------------------------------------------ the thread
     def _warm_up(self) -> None:
         from cruxfit.models.inference import sample
-        from cruxfit.models.profile import parse_profile
+        from cruxfit.cruxes.profile import parse_profile
 
         lib = self.library
         one = parse_profile({"name": "warmup", "answers": {lib.statements[0].id: 4}}, lib)

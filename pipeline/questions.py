@@ -1,8 +1,8 @@
 """The questionnaire of `cruxfit assess` as web-form pages.
 
-Everything asked comes from :func:`cruxfit.cruxes.questionnaire.build_sections` (same
+Everything asked comes from :func:`cruxfit.cruxes.sections.build_sections` (same
 statements, same order, same parts) and every answer is read with the same
-:func:`~cruxfit.cruxes.questionnaire.interpret`, so the browser and the terminal accept and
+:func:`~cruxfit.pipeline.questionnaire.interpret`, so the browser and the terminal accept and
 refuse exactly the same things. A page is one part (a crux, the good-fit beliefs, the wider
 world, the optional personal fit).
 """
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from cruxfit.cruxes import questionnaire as qn
+from cruxfit.pipeline import questionnaire as qn
 from cruxfit.cruxes.library import AGREE7_LABELS, Library
-from cruxfit.models.profile import MAX_NAME, UNSURE
+from cruxfit.cruxes.profile import MAX_NAME, UNSURE
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cruxfit.cruxes import questionnaire as qn
+from cruxfit.pipeline import questionnaire as qn
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.loading import MAX_INPUT_BYTES, decode_text
 from cruxfit.pipeline import questions as pq
@@ -330,7 +330,7 @@ class App:
         session = self.sessions.get(request)
         await self.form(request, session)
         text = pq.profile_yaml(self.library, session.state)
-        from cruxfit.models.profile import parse_profile_text
+        from cruxfit.cruxes.profile import parse_profile_text
 
         try:
             profile = parse_profile_text(text, "profile.yaml", self.library)
@@ -485,7 +485,7 @@ def _parse_upload(library, raw: bytes, display: str, suffix: str):
     if suffix == ".csv":
         import tempfile
 
-        from cruxfit.models.csvinput import read_organisation
+        from cruxfit.cruxes.csvinput import read_organisation
 
         # The CSV reader works on files: a private temporary copy, named by us, never by the
         # browser. Problems then name the upload, not the temporary path.
@@ -500,7 +500,7 @@ def _parse_upload(library, raw: bytes, display: str, suffix: str):
                                   for p in exc.problems]) from None
         org = _rename_source(org, display)
         return org
-    from cruxfit.models.profile import parse_profile_text
+    from cruxfit.cruxes.profile import parse_profile_text
 
     text = decode_text(raw, display)
     return parse_profile_text(text, display, library, suffix=suffix)

@@ -9,7 +9,7 @@ and labels. Three renderings of one list of :class:`FormItem`:
 * a Google Apps Script that creates the whole Google Form when run in the script editor.
 
 Every question's title is what the form tool will use as the export's column header, and
-:mod:`cruxfit.models.forms` matches exactly those titles (statement text; a probability
+:mod:`cruxfit.cruxes.forms` matches exactly those titles (statement text; a probability
 question's title ends in "(%)" so that its bare numbers read as percentages). An export of a
 form built from this output therefore reads back with every column placed.
 """
@@ -22,8 +22,8 @@ import json
 from dataclasses import dataclass
 
 from cruxfit.cruxes.library import AGREE7_LABELS, Library
-from cruxfit.cruxes.questionnaire import build_sections
-from cruxfit.models.forms import (
+from cruxfit.cruxes.sections import build_sections
+from cruxfit.cruxes.forms import (
     FIT7_LABELS,
     FIT_GATE_TITLE,
     NAME_TITLE,

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from cruxfit.cli import main
-from cruxfit.models.batch import load_manifest, plan
+from cruxfit.pipeline.batch import load_manifest, plan
 from cruxfit.cruxes.library import load_library
 from cruxfit.reports.files import safe_stem
 

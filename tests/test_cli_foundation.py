@@ -20,7 +20,7 @@ from cruxfit.cli import main
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.library import LEVELS
 from cruxfit.cruxes.loading import load_document
-from cruxfit.models.profile import load_profile, parse_profile_text
+from cruxfit.cruxes.profile import load_profile, parse_profile_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT / "data"

@@ -10,7 +10,7 @@ import pytest
 
 from cruxfit.models import compare
 from cruxfit.models.analysis import evaluate
-from cruxfit.models.profile import load_profile, parse_profile
+from cruxfit.cruxes.profile import load_profile, parse_profile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DIAG = {"converged": True, "reasons": []}

@@ -370,7 +370,7 @@ def test_member_difference_adds_up_to_the_leads_shown():
 
 
 def test_compare_terminal_line_matches_its_report(monkeypatch, tmp_path, runner):
-    import cruxfit.models.run as run
+    import cruxfit.pipeline.run as run
 
     cmp = json.loads((GOLDEN / "compare_result.json").read_text(encoding="utf-8"))
     monkeypatch.setattr(run, "run_compare", lambda *a, **k: cmp)
@@ -434,7 +434,7 @@ def test_library_without_next_steps_still_loads(tmp_library):
     (".json", '{"name": "A", "answers": {"world-short-timelines": "70%"}}'),
 ])
 def test_percentages_are_probabilities_in_yaml_and_json(library, tmp_path, suffix, text):
-    from cruxfit.models.profile import load_profile
+    from cruxfit.cruxes.profile import load_profile
 
     path = tmp_path / f"p{suffix}"
     path.write_text(text, encoding="utf-8")
@@ -443,7 +443,7 @@ def test_percentages_are_probabilities_in_yaml_and_json(library, tmp_path, suffi
 
 def test_out_of_range_percentage_is_refused(library, tmp_path):
     from cruxfit.cruxes.errors import InputError
-    from cruxfit.models.profile import load_profile
+    from cruxfit.cruxes.profile import load_profile
 
     path = tmp_path / "p.yaml"
     path.write_text("name: A\nanswers:\n  world-short-timelines: 170%\n", encoding="utf-8")
@@ -454,7 +454,7 @@ def test_out_of_range_percentage_is_refused(library, tmp_path):
 
 def test_plan_is_checked_against_the_library_and_round_trips(library, tmp_path):
     from cruxfit.cruxes.errors import InputError
-    from cruxfit.models.profile import load_profile, parse_profile
+    from cruxfit.cruxes.profile import load_profile, parse_profile
 
     path = tmp_path / "p.yaml"
     path.write_text("name: A\nanswers: {}\nplan: agent-foundation\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from cruxfit.cruxes.library import load_library
 from cruxfit.models.analysis import evaluate
 from cruxfit.models.decision import data_quality, deciding_beliefs, evidence_status, verdict_for
 from cruxfit.models.exact import posterior_sds
-from cruxfit.models.profile import parse_profile
+from cruxfit.cruxes.profile import parse_profile
 from cruxfit.models.values import ValueModel
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,9 +20,9 @@ from click.testing import CliRunner
 from cruxfit.cli import main
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.library import load_library
-from cruxfit.cruxes.questionnaire import question_order
-from cruxfit.models.csvinput import parse_csv, read_form, read_organisation
-from cruxfit.models.forms import answer_value, detect_layout, has_private, redact
+from cruxfit.cruxes.sections import question_order
+from cruxfit.cruxes.csvinput import parse_csv, read_form, read_organisation
+from cruxfit.cruxes.forms import answer_value, detect_layout, has_private, redact
 from cruxfit.reports.formspec import form_apps_script, form_csv, form_items, form_markdown
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -531,7 +531,7 @@ def test_a_workbook_that_unpacks_too_far_is_refused(tmp_path):
 def test_an_xlsx_over_the_respondent_limit_is_refused_and_blank_rows_do_not_count(tmp_path):
     import openpyxl
 
-    from cruxfit.models.profile import MAX_RESPONDENTS
+    from cruxfit.cruxes.profile import MAX_RESPONDENTS
 
     def book(n, blanks):
         wb = openpyxl.Workbook()
@@ -552,7 +552,7 @@ def test_an_xlsx_over_the_respondent_limit_is_refused_and_blank_rows_do_not_coun
 
 
 def test_batch_plans_form_exports_with_the_layout_override(tmp_path):
-    from cruxfit.models.batch import plan
+    from cruxfit.pipeline.batch import plan
 
     jobs, warnings = plan(LIB, [FORMS / "typeform.csv", FORMS / "microsoft_forms.xlsx"],
                           rows_are_applicants=True, formats=("json",), seed=0, audience="grantmaker",

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from cruxfit.cli import main
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.library import LibraryError, default_library_dir, load_library
-from cruxfit.models.csvinput import read_rows
+from cruxfit.cruxes.csvinput import read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = load_library()

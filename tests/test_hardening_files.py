@@ -116,7 +116,7 @@ def test_an_output_name_too_long_is_refused_before_any_work(tmp_path):
 def _fake_run(monkeypatch):
     """Skip sampling and rendering: these tests are about where the output goes."""
     import cruxfit.cli as cli
-    import cruxfit.models.run as run
+    import cruxfit.pipeline.run as run
 
     verdict = {"label": "fits", "p_best": 0.5, "p_top3": 0.9, "converged": True}
     monkeypatch.setattr(run, "run_any", lambda lib, prof, seed, say=None: ({"verdict": verdict}, None))
@@ -158,7 +158,7 @@ def test_batch_refuses_summary_files_it_did_not_write(tmp_path):
 
 
 def test_batch_gives_a_report_a_free_name_beside_a_foreign_file():
-    from cruxfit.models.batch import plan
+    from cruxfit.pipeline.batch import plan
 
     # Called with the stems of files that no batch wrote (what run_batch passes as avoid).
     jobs, _ = plan(LIB, [ROOT / "data/mixed.yaml"], rows_are_applicants=False, formats=("json",),
@@ -179,7 +179,7 @@ def test_manifest_path_that_is_a_folder_is_refused_in_one_line(tmp_path):
 
 
 def test_two_batches_writing_into_one_folder_keep_each_others_manifest_entries(tmp_path):
-    from cruxfit.models.batch import load_manifest, save_manifest
+    from cruxfit.pipeline.batch import load_manifest, save_manifest
 
     # Both runs read the (empty) manifest at their start; each then records its own report.
     run_a, run_b = load_manifest(tmp_path), load_manifest(tmp_path)
@@ -319,7 +319,7 @@ def test_a_path_too_long_or_unreadable_is_one_line_and_validate_goes_on(tmp_path
 
 
 def test_batch_folder_reports_links_fifos_and_devices_and_does_not_echo_linked_content(tmp_path):
-    from cruxfit.models.batch import plan
+    from cruxfit.pipeline.batch import plan
 
     secret = tmp_path / "secret.txt"
     secret.write_text("root:SECRET-TOKEN-1234:0:0\n")
@@ -348,7 +348,7 @@ def test_batch_folder_reports_links_fifos_and_devices_and_does_not_echo_linked_c
 
 
 def test_batch_planning_contains_an_unexpected_failure_to_its_item(tmp_path, monkeypatch):
-    import cruxfit.models.profile as profile_mod
+    import cruxfit.cruxes.profile as profile_mod
 
     real = profile_mod.load_profile
 
@@ -358,7 +358,7 @@ def test_batch_planning_contains_an_unexpected_failure_to_its_item(tmp_path, mon
         return real(path, library)
 
     monkeypatch.setattr(profile_mod, "load_profile", load)
-    from cruxfit.models.batch import plan
+    from cruxfit.pipeline.batch import plan
 
     (tmp_path / "bad.json").write_text(json.dumps(GOOD))
     (tmp_path / "good.json").write_text(json.dumps({**GOOD, "name": "Other"}))
@@ -370,7 +370,7 @@ def test_batch_planning_contains_an_unexpected_failure_to_its_item(tmp_path, mon
 
 
 def test_batch_with_a_long_name_reports_it_and_goes_on(tmp_path):
-    from cruxfit.models.batch import plan
+    from cruxfit.pipeline.batch import plan
 
     long_name = tmp_path / ("q" * 300 + ".json")
     good = tmp_path / "good.json"
@@ -455,7 +455,7 @@ def test_assess_with_standard_input_closed(tmp_path):
 
 
 def test_an_unusable_home_falls_back_to_a_private_cache_folder(tmp_path):
-    from cruxfit.models.environment import prepare_environment
+    from cruxfit.pipeline.environment import prepare_environment
 
     env = {"HOME": "/dev/null", "XDG_CACHE_HOME": str(tmp_path / "cache")}
     notes = prepare_environment(env)
@@ -467,7 +467,7 @@ def test_an_unusable_home_falls_back_to_a_private_cache_folder(tmp_path):
 
 
 def test_a_read_only_compile_folder_falls_back_too(tmp_path):
-    from cruxfit.models.environment import prepare_environment
+    from cruxfit.pipeline.environment import prepare_environment
 
     env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "PYTENSOR_FLAGS": "floatX=float64,base_compiledir=/proc/cruxfit-cannot-be-here"}
@@ -479,7 +479,7 @@ def test_a_read_only_compile_folder_falls_back_too(tmp_path):
 
 
 def test_a_usable_home_is_left_alone(tmp_path):
-    from cruxfit.models.environment import prepare_environment
+    from cruxfit.pipeline.environment import prepare_environment
 
     env = {"HOME": str(tmp_path)}
     assert prepare_environment(env) == []

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_swallowed_interrupt_still_writes_nothing(tmp_path, monkeypatch):
-    import cruxfit.models.run as run
+    import cruxfit.pipeline.run as run
 
     calls = []
 

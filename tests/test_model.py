@@ -13,7 +13,7 @@ from cruxfit.cruxes.library import load_library
 from cruxfit.models.analysis import analyse, evaluate
 from cruxfit.models.elicitation import build_model, loglik_matrix, observations
 from cruxfit.models.exact import exact_margin, posterior_on_grid, posterior_sds
-from cruxfit.models.profile import parse_profile
+from cruxfit.cruxes.profile import parse_profile
 from cruxfit.models.values import ValueModel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +42,7 @@ def test_model_logp_and_gradient_are_finite(answers):
 
 
 def test_every_data_profile_builds_a_finite_model():
-    from cruxfit.models.profile import load_profile
+    from cruxfit.cruxes.profile import load_profile
 
     for path in sorted((ROOT / "data").glob("*.yaml")):
         model = build_model(LIB, observations(LIB, [load_profile(path, LIB)]))
@@ -318,7 +318,7 @@ def test_calibration_coordination_optimist_favours_governance():
     ("sceptical.yaml", {"less relevant"}),
 ])
 def test_example_profiles_get_sensible_verdicts(name, expected):
-    from cruxfit.models.profile import load_profile
+    from cruxfit.cruxes.profile import load_profile
 
     res = analyse(LIB, load_profile(ROOT / "data" / name, LIB), seed=0).to_dict()
     assert res["verdict"]["label"] in expected

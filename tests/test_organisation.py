@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from cruxfit.cli import main
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.library import load_library
-from cruxfit.models.csvinput import read_organisation
+from cruxfit.cruxes.csvinput import read_organisation
 from cruxfit.models.organisation import analyse_organisation, org_to_dict
-from cruxfit.models.profile import Organisation, parse_profile
+from cruxfit.cruxes.profile import Organisation, parse_profile
 
 LIB = load_library()
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.library import load_library
-from cruxfit.models.profile import (
+from cruxfit.cruxes.profile import (
     Profile,
     control_char,
     load_profile,

@@ -17,7 +17,7 @@ from scipy.stats import chisquare
 from cruxfit.cruxes.library import load_library
 from cruxfit.models.elicitation import precision
 from cruxfit.models.inference import sample
-from cruxfit.models.profile import parse_profile
+from cruxfit.cruxes.profile import parse_profile
 
 LIB = load_library()
 N_SIM = 100

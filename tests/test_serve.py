@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cruxfit.cruxes import questionnaire as qn
+from cruxfit.pipeline import questionnaire as qn
 from cruxfit.cruxes.library import SEED_APPROACH
 from cruxfit.models import whatif
 from cruxfit.models.analysis import evaluate
-from cruxfit.models.profile import parse_profile_text
-from cruxfit.models.run import _add_voi
+from cruxfit.cruxes.profile import parse_profile_text
+from cruxfit.pipeline.run import _add_voi
 
 CHROMIUM = os.environ.get("CRUXFIT_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("CRUXFIT_SCREENSHOTS")  # a folder to keep screenshots in
@@ -269,7 +269,7 @@ def test_bad_answer_comes_back_beside_its_field(server, page, library):
 # ----------------------------------------------------------------------------- what-if panel
 @pytest.fixture(scope="module")
 def report_file(library, tmp_path_factory):
-    from cruxfit.models.profile import load_profile
+    from cruxfit.cruxes.profile import load_profile
     from cruxfit.reports.render import render_html
 
     prof = load_profile(Path(__file__).resolve().parent.parent / "data" / "example.yaml", library)

@@ -17,7 +17,7 @@ from cruxfit.cruxes.library import VerdictRule
 from cruxfit.models import voi
 from cruxfit.models.analysis import evaluate
 from cruxfit.models.decision import rank_summary, ev_rank, verdict_for
-from cruxfit.models.profile import load_profile
+from cruxfit.cruxes.profile import load_profile
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ import pytest
 
 from cruxfit.models import whatif
 from cruxfit.models.analysis import evaluate
-from cruxfit.models.profile import load_profile, parse_profile
-from cruxfit.models.run import _add_voi
+from cruxfit.cruxes.profile import load_profile, parse_profile
+from cruxfit.pipeline.run import _add_voi
 from cruxfit.models.values import ValueModel, personal_fit_factors
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

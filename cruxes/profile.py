@@ -61,7 +61,7 @@ class Profile:
     source: str = "<memory>"
     sha256: str = ""
     role: str | None = None
-    #: For a respondent read from a form export: the export's layout (see models/forms.py).
+    #: For a respondent read from a form export: the export's layout (see cruxes/forms.py).
     form: Mapping[str, Any] | None = None
     #: The approach the person (or applicant) plans to work on: an approach slug, optional.
     plan: str | None = None
@@ -97,7 +97,7 @@ class Organisation:
     sha256: str = ""
     warnings: tuple[str, ...] = ()
     kind: str = "organisation"
-    #: For a form export: its layout and where each column went (see models/forms.py).
+    #: For a form export: its layout and where each column went (see cruxes/forms.py).
     form: Mapping[str, Any] | None = None
 
     def to_data(self) -> dict[str, Any]:

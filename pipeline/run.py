@@ -10,7 +10,7 @@ from typing import Callable
 from cruxfit.cruxes.library import Library
 from cruxfit.models.analysis import Analysis, analyse
 from cruxfit.models.decision import deciding_beliefs
-from cruxfit.models.profile import Profile
+from cruxfit.cruxes.profile import Profile
 
 
 def run_analysis(library: Library, profile: Profile, seed: int, *,

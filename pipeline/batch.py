@@ -164,8 +164,8 @@ def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool,
     ``avoid``: stems whose files in the output folder cruxfit did not write; they are never
     given to a report, so nothing of someone else's is replaced.
     """
-    from cruxfit.models.csvinput import read_organisation, read_rows
-    from cruxfit.models.profile import load_profile
+    from cruxfit.cruxes.csvinput import read_organisation, read_rows
+    from cruxfit.cruxes.profile import load_profile
     from cruxfit.reports.files import safe_stem
 
     files, jobs = expand_inputs(inputs)
@@ -292,7 +292,7 @@ def analyse_individuals(library: Library, jobs: list[Job], seed: int, *, chunk: 
     draws; whoever still misses it is run alone with the usual retry, and is reported
     inconclusive if that fails too.
     """
-    from cruxfit.models.run import run_analysis
+    from cruxfit.pipeline.run import run_analysis
 
     say = say or (lambda m: None)
     s = library.settings
@@ -332,7 +332,7 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
     """One stacked sampling run; returns the jobs that missed the bar."""
     from cruxfit.models.analysis import evaluate
     from cruxfit.models.inference import Diagnostics, check_convergence, sample
-    from cruxfit.models.run import _add_voi
+    from cruxfit.pipeline.run import _add_voi
 
     t0 = time.perf_counter()
     post = sample(library, [j.subject for j in group], seed, draws=draws, tune=tune, retry=False,
@@ -529,7 +529,7 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
               summary_meta: Callable[[list[Job], float, float], dict] | None = None) -> BatchOutcome:
     """Plan, sample, render and (given ``summary_meta``, which builds the summary's meta from
     the jobs, the seconds so far and the render CPU) write the summary files."""
-    from cruxfit.models.run import run_org_analysis
+    from cruxfit.pipeline.run import run_org_analysis
 
     t0 = time.perf_counter()
     say = say or (lambda m: None)

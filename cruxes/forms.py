@@ -17,7 +17,7 @@ addresses). This module knows the layouts of the common tools and places every c
 Nothing is matched by guesswork: a header either equals an id or a text after
 normalisation, or it is not used. The tables below are data, so a new tool's columns are an
 edit of a tuple, not of the logic. The CSV and XLSX reading itself is in
-:mod:`cruxfit.models.csvinput`.
+:mod:`cruxfit.cruxes.csvinput`.
 """
 
 from __future__ import annotations

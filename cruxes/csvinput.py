@@ -1,7 +1,7 @@
 """Organisations from form exports: CSV (any web form) and XLSX (SurveyMonkey, Microsoft Forms).
 
 One row per respondent. Which column holds which statement, who the respondent is, and which
-columns are the tool's own bookkeeping is decided by :mod:`cruxfit.models.forms`; this
+columns are the tool's own bookkeeping is decided by :mod:`cruxfit.cruxes.forms`; this
 module reads the file and turns the rows into profiles.
 
 Reading a CSV follows the standard rules (RFC 4180: fields quoted with ``"``, a quote inside
@@ -28,7 +28,7 @@ from pathlib import Path
 from cruxfit.cruxes.errors import InputError, Problem, Problems
 from cruxfit.cruxes.library import Library
 from cruxfit.cruxes.loading import MAX_INPUT_BYTES, read_text
-from cruxfit.models.forms import (
+from cruxfit.cruxes.forms import (
     ANONYMOUS,
     LAYOUT_CHOICES,
     LAYOUTS,
@@ -39,7 +39,7 @@ from cruxfit.models.forms import (
     place_columns,
     redact,
 )
-from cruxfit.models.profile import (
+from cruxfit.cruxes.profile import (
     MAX_NAME,
     MAX_RESPONDENTS,
     Organisation,
