@@ -1,8 +1,16 @@
-"""The `cruxfit` command line.
+"""The `cruxfit` command line: options in, a pipeline call, errors mapped to exit codes.
 
-Heavy libraries (PyMC, ArviZ, WeasyPrint) are imported inside the commands that need them,
-so that `--help`, `questions`, `approaches`, `validate`, `template` and `schema` start fast.
-Domain errors from the core are turned into messages and exit codes here and nowhere else.
+The top layer of the house (cli -> pipeline -> reports -> models -> cruxes). Reading inputs,
+analysing, rendering and writing happen in :mod:`cruxfit.pipeline.report`; this module only
+turns options into those calls, their outcomes into messages, and domain errors into exit
+statuses (here and nowhere else).
+
+Four imports stay inside the commands that need them, because they are heavy and the light
+commands (`--help`, `questions`, `approaches`, `validate`, `template`, `schema`, `form`) never
+use them: the model (`models.inference`, `pipeline.run`: NumPy, SciPy, then PyMC, ~0.55 s
+before PyMC itself), NumPy for validate's sparse-profile warning (`models.decision`, ~0.25 s),
+the batch's process pool and the web app (`pipeline.batch`, `pipeline.serve`: Starlette,
+~0.5 s). tests/test_cli_foundation.py checks that the light commands do not import PyMC.
 """
 
 from __future__ import annotations
@@ -15,27 +23,39 @@ import signal
 import sys
 import threading
 import time
-from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from pathlib import Path
 
 import click
 
+import cruxfit.cruxes
 from cruxfit.cruxes.errors import (
     CruxfitError,
     InputError,
-    check_interrupt,
     note_interrupt,
     terminal_safe,
 )
+from cruxfit.cruxes.forms import LAYOUT_CHOICES
+from cruxfit.cruxes.library import load_library
+from cruxfit.cruxes.profile import parse_profile
+from cruxfit.cruxes.schema import profile_schema, profile_template
+from cruxfit.cruxes.version import cruxfit_version
+from cruxfit.pipeline.environment import prepare_environment
+from cruxfit.pipeline.questionnaire import AssessInterrupted, run_assess
+from cruxfit.pipeline.report import (
+    AUDIENCES,
+    FORMATS,
+    check_outputs,
+    default_output,
+    format_from_suffix,
+    load_subject,
+    produce,
+    produce_compare,
+)
+from cruxfit.reports.files import OutputPathError, check_output_path, safe_stem, write_new_text
+from cruxfit.reports.formspec import describe_placement, form_apps_script, form_csv, form_markdown
+from cruxfit.reports.numbers import probability, shown_difference, shown_points_difference
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-
-
-def cruxfit_version() -> str:
-    try:
-        return _pkg_version("cruxfit")
-    except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
-        return "0+unknown"
 
 
 def _print_problems(exc: InputError) -> None:
@@ -154,7 +174,6 @@ def _unexpected(exc: Exception):
 
 
 def _library(ctx: click.Context):
-    from cruxfit.cruxes.library import load_library
 
     return load_library(ctx.obj.get("library"))
 
@@ -255,7 +274,7 @@ def approaches(ctx: click.Context, as_json: bool) -> None:
 
 def _warn_if_sparse(lib, profile, path) -> None:
     """validate's warning (exit status unchanged) when a profile is too sparse for a verdict."""
-    from cruxfit.models.decision import evidence_status
+    from cruxfit.models.decision import evidence_status  # NumPy: only for a profile that parsed
 
     ev = evidence_status(lib, profile.answers)
     if ev["enough"]:
@@ -270,7 +289,6 @@ def _warn_if_sparse(lib, profile, path) -> None:
 
 
 def _form_layout_option(func):
-    from cruxfit.cruxes.forms import LAYOUT_CHOICES
 
     return click.option(
         "--form-layout", type=click.Choice(LAYOUT_CHOICES), default="auto", show_default=True,
@@ -309,7 +327,6 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool, form_layo
             n = sum(len(m.answers) for m in profile.respondents)
             click.echo(f"{shown}: organisation of {len(profile.respondents)} respondents, {n} answers)")
             if getattr(profile, "form", None):
-                from cruxfit.reports.formspec import describe_placement
 
                 for line in describe_placement(profile.form):
                     click.echo(f"  {terminal_safe(line)}")
@@ -329,13 +346,11 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool, form_layo
 @handle_errors
 def template(ctx: click.Context, output: Path | None) -> None:
     """Print a profile with every statement explained in comments, ready to fill in."""
-    from cruxfit.cruxes.schema import profile_template
 
     text = profile_template(_library(ctx))
     if output is None:
         click.echo(text, nl=False)
         return
-    from cruxfit.reports.files import write_new_text
 
     write_new_text(output, text)
     click.echo(f"Wrote {output}", err=True)
@@ -346,13 +361,8 @@ def template(ctx: click.Context, output: Path | None) -> None:
 @handle_errors
 def schema(ctx: click.Context) -> None:
     """Print the JSON Schema of the profile format."""
-    from cruxfit.cruxes.schema import profile_schema
 
     click.echo(json.dumps(profile_schema(_library(ctx), cruxfit_version()), indent=2, ensure_ascii=False))
-
-
-FORMATS = ("pdf", "html", "json")
-AUDIENCES = ("individual", "advisor", "grantmaker")
 
 
 def _say(quiet: bool):
@@ -367,36 +377,8 @@ def _example_profile_path() -> Path:
     # data/ is a folder of example inputs, not a Python package (so that `cruxfit validate
     # data/*` sees only profiles); it sits beside cruxes/ both in the source tree and when
     # installed as package data.
-    import cruxfit.cruxes
 
     return Path(cruxfit.cruxes.__file__).resolve().parent.parent / "data" / "example.yaml"
-
-
-def load_subject(lib, path: Path, form_layout: str = "auto", name: str | None = None):
-    """A profile file (YAML/JSON, individual or organisation) or a form export (CSV, XLSX).
-
-    ``name`` names an organisation read from a form export (by default it is named after the
-    file); a YAML or JSON profile carries its own ``name`` and refuses this option.
-    """
-    if name is not None:
-        from cruxfit.cruxes.errors import InputError, Problem
-        from cruxfit.cruxes.profile import MAX_NAME
-
-        if Path(path).suffix.lower() not in (".csv", ".xlsx"):
-            raise InputError([Problem(str(path), "--name", "only names an organisation read "
-                                      "from a CSV or XLSX form export; a YAML or JSON profile "
-                                      "sets its own name:")])
-        if not name.strip() or len(name) > MAX_NAME:
-            raise InputError([Problem(str(path), "--name", f"must be text of 1 to {MAX_NAME} "
-                                      "characters")])
-    if Path(path).suffix.lower() in (".csv", ".xlsx"):
-        from cruxfit.cruxes.csvinput import read_organisation
-
-        return read_organisation(path, lib, name=name.strip() if name else None,
-                                 layout=form_layout)
-    from cruxfit.cruxes.profile import load_profile
-
-    return load_profile(path, lib)
 
 
 def _load_profile_arg(lib, profile: Path | None, form_layout: str = "auto",
@@ -408,49 +390,20 @@ def _load_profile_arg(lib, profile: Path | None, form_layout: str = "auto",
     return subject, path
 
 
-def _default_output(name: str, fmt: str) -> Path:
-    from cruxfit.reports.files import safe_stem
-
-    return Path(f"{safe_stem(name)}.{fmt}")
-
-
-def _free_default(path: Path, say) -> Path:
-    """A name cruxfit chose itself never replaces an existing file: take the next free one."""
-    from cruxfit.reports.files import free_name
-
-    free = free_name(path)
-    if free != path:
-        click.echo(f"Note: {terminal_safe(str(path))} already exists and is left alone; writing "
-                   f"{terminal_safe(str(free))} instead (give -o {terminal_safe(str(path))} to "
-                   "replace it).", err=True)
-    return free
+def _free_default(stem: str, fmt: str) -> Path:
+    """The output name cruxfit chooses itself: never an existing file (see pipeline.report)."""
+    return default_output(stem, fmt, note=lambda m: click.echo(f"Note: {terminal_safe(m)}", err=True))
 
 
 def _warn_if_cold(say) -> None:
-    from cruxfit.pipeline.environment import prepare_environment
 
     for note in prepare_environment():
         click.echo(f"Note: {terminal_safe(note)}", err=True)
-    from cruxfit.models.inference import compile_dir_is_warm
+    from cruxfit.models.inference import compile_dir_is_warm  # the model's side of the house
 
     if not compile_dir_is_warm():
         say("First run on this machine: compiling the model to C (about 20-40 s, once); "
             "later runs take a few seconds.")
-
-
-def render_output(result: dict, fmt: str, audience: str, *, length: str = "full",
-                  appendix: bool = False) -> bytes:
-    """The bytes of a report in one format, from the analysis result."""
-    if fmt == "json":
-        from cruxfit.reports.jsonout import to_json
-
-        return to_json(result).encode("utf-8")
-    from cruxfit.reports.render import render_html, render_pdf
-
-    if fmt == "html":
-        return render_html(result, audience=audience, length=length,
-                           appendix=appendix).encode("utf-8")
-    return render_pdf(result, audience=audience, length=length, appendix=appendix)
 
 
 @main.command()
@@ -503,14 +456,6 @@ def report(ctx, profile, output, fmt, audience, length, appendix, org_name, seed
         sys.exit(code)
 
 
-def format_from_suffix(path: Path | None, default: str = "pdf") -> str:
-    """The report format a file name asks for (.pdf, .html/.htm, .json), else the default."""
-    if path is None:
-        return default
-    suffix = path.suffix.lower().lstrip(".")
-    return {"htm": "html"}.get(suffix, suffix) if suffix in ("pdf", "html", "htm", "json") else default
-
-
 def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience: str = "individual",
                    seed: int = 0, save_posterior: Path | None = None, say=None,
                    length: str = "full", appendix: bool = False) -> int:
@@ -520,37 +465,18 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
     """
     say = say or (lambda m: None)
     if output is None:
-        output = _free_default(_default_output(prof.name, fmt), say)
-    to_stdout = str(output) == "-"
-    from cruxfit.reports.files import check_output_path
-
-    if not to_stdout:
-        check_output_path(output)
-    if save_posterior is not None:  # checked now, not after sampling and the report
-        if str(save_posterior) == "-":
-            from cruxfit.reports.files import OutputPathError
-
-            raise OutputPathError("--save-posterior: give a file name; the posterior cannot go "
-                                  "to standard output")
-        check_output_path(save_posterior)
+        output = _free_default(prof.name, fmt)
+    check_outputs(output, save_posterior)
     if prof.kind == "organisation":
         say(f"Analysing {prof.name} ({len(prof.respondents)} respondents pooled, seed {seed})...")
     else:
         say(f"Analysing {prof.name} ({len(prof.answers)} of {len(lib.statements)} statements answered, seed {seed})...")
     _warn_if_cold(say)
-    from cruxfit.pipeline.run import run_any
-
-    result, analysis = run_any(lib, prof, seed, say=say)
-    data = render_output(result, fmt, audience, length=length, appendix=appendix)
-    check_interrupt()  # a Ctrl-C swallowed in a C callback still means: write nothing
-    _emit(data, output, fmt)
-    if save_posterior is not None:
-        from cruxfit.pipeline.run import save_posterior as _save
-
-        _save(analysis, save_posterior)
+    outcome = produce(lib, prof, output, fmt=fmt, audience=audience, seed=seed, length=length,
+                      appendix=appendix, save_posterior=save_posterior, say=say)
+    result, to_stdout = outcome.result, outcome.to_stdout
     verdict = result["verdict"]
     if not to_stdout:
-        from cruxfit.reports.numbers import probability
 
         say(f"Wrote {output}: {verdict['label']} (AI-assisted alignment ranks first with "
             f"probability {probability(verdict['p_best'])}, top three "
@@ -589,32 +515,14 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
     b, _ = _load_profile_arg(lib, profile_b)
     fmt = fmt or format_from_suffix(output)
     if output is None:
-        from cruxfit.reports.files import safe_stem
-
-        output = _free_default(Path(f"compare-{safe_stem(a.name)}-{safe_stem(b.name)}.{fmt}"), say)
+        output = _free_default(f"compare-{safe_stem(a.name)}-{safe_stem(b.name)}", fmt)
+    check_outputs(output)
     to_stdout = str(output) == "-"
-    if not to_stdout:
-        from cruxfit.reports.files import check_output_path
-
-        check_output_path(output)
     say(f"Comparing {a.name} with {b.name} (seed {seed})...")
     _warn_if_cold(say)
-    from cruxfit.pipeline.run import run_compare
-
-    result = run_compare(lib, a, b, seed, say=say)
-    if fmt == "json":
-        from cruxfit.reports.jsonout import to_json
-
-        data = to_json(result).encode("utf-8")
-    else:
-        from cruxfit.reports.render import render_compare_html, render_compare_pdf
-
-        data = (render_compare_html(result).encode("utf-8") if fmt == "html"
-                else render_compare_pdf(result))
-    _emit(data, output, fmt)
+    result = produce_compare(lib, a, b, output, fmt=fmt, seed=seed, say=say).result
     change = result["verdict_change"]
     if not to_stdout:
-        from cruxfit.reports.numbers import shown_difference, shown_points_difference
 
         # The same words and numbers as the comparison's PDF (reports/numbers.py).
         a_, b_ = result["a"], result["b"]
@@ -627,19 +535,6 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
                    + " and ".join(k.upper() for k in unconverged) + "; no verdict is given for it.", err=True)
         if not allow_unconverged:
             sys.exit(EXIT_INCONCLUSIVE)
-
-
-def _emit(data: bytes, output: Path, fmt: str) -> None:
-    if str(output) == "-":
-        if fmt == "pdf":
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        else:
-            click.echo(data.decode("utf-8"), nl=False)
-        return
-    from cruxfit.reports.files import write_atomic
-
-    write_atomic(output, data)
 
 
 def _formats(value: str) -> tuple[str, ...]:
@@ -686,10 +581,9 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from cruxfit.reports.files import OutputPathError
 
         raise OutputPathError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
-    from cruxfit.pipeline.batch import BatchInterrupted, check_outdir, run_batch
+    from cruxfit.pipeline.batch import BatchInterrupted, check_outdir, run_batch  # process pool
 
     check_outdir(outdir)
 
@@ -763,13 +657,11 @@ def warmup(ctx):
     stacked and organisation models and says how long it took.
     """
     t0 = time.monotonic()
-    from cruxfit.pipeline.environment import prepare_environment
 
     for note in prepare_environment():
         click.echo(f"Note: {terminal_safe(note)}", err=True)
     click.echo("Compiling the models (the first time on a machine takes 20-60 s)...", err=True)
     from cruxfit.models.inference import sample
-    from cruxfit.cruxes.profile import parse_profile
 
     lib = _library(ctx)
     one = parse_profile({"name": "warmup", "answers": {lib.statements[0].id: 4}}, lib)
@@ -805,7 +697,6 @@ def form(ctx, fmt, apps_script, no_fit, output):
     Paste the script into a new project at script.google.com and run
     createCruxfitForm: it creates the Google Form and logs its links.
     """
-    from cruxfit.reports.formspec import form_apps_script, form_csv, form_markdown
 
     lib = _library(ctx)
     if apps_script:
@@ -817,7 +708,6 @@ def form(ctx, fmt, apps_script, no_fit, output):
     if output is None:
         click.echo(text, nl=False)
         return
-    from cruxfit.reports.files import write_new_text
 
     write_new_text(output, text)
     click.echo(f"Wrote {output}", err=True)
@@ -874,11 +764,9 @@ def assess(ctx, output, report_file, resume, force, audience, seed):
     the input ends before the questions do, progress is saved and the exit
     status is 2. Exit status: 0 done or quit with q, 2 bad input, 130 Ctrl-C.
     """
-    from cruxfit.pipeline.questionnaire import AssessInterrupted, run_assess
 
     lib = _library(ctx)
     if report_file is not None:
-        from cruxfit.reports.files import check_output_path
 
         check_output_path(report_file)  # fail before the questions, not after them
     try:
@@ -923,7 +811,8 @@ def serve(ctx, host, port, open_browser, seed):
     """
     import ipaddress
 
-    from cruxfit.pipeline.serve import port_problem, serve as run_server
+    from cruxfit.pipeline.serve import port_problem  # Starlette, uvicorn
+    from cruxfit.pipeline.serve import serve as run_server
 
     lib = _library(ctx)
     try:

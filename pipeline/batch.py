@@ -15,20 +15,33 @@ killed run loses at most the reports in flight and a re-run finishes the rest.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import stat
-import time
 import threading
-from contextlib import contextmanager
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from cruxfit.cruxes.errors import InputError, Problem
+from cruxfit.cruxes.csvinput import read_rows
+from cruxfit.cruxes.errors import InputError, Problem, terminal_safe
 from cruxfit.cruxes.library import Library
+from cruxfit.cruxes.loading import file_kind, path_problem, read_bytes_bounded
+from cruxfit.cruxes.version import cruxfit_version
+from cruxfit.pipeline.report import FORM_SUFFIXES, load_subject, render, write
+from cruxfit.reports.files import (
+    OutputError,
+    OutputPathError,
+    check_output_path,
+    safe_stem,
+    write_atomic_text,
+)
+from cruxfit.reports.summary import summary_pdf, write_summary
 
 MANIFEST = ".cruxfit-batch.json"
 SUMMARY_NAMES = ("summary.pdf", "summary.csv", "summary.json")
@@ -54,15 +67,6 @@ class Job:
         return getattr(self.subject, "name", None) or Path(self.source).name
 
 
-def _version() -> str:
-    from importlib.metadata import version
-
-    try:
-        return version("cruxfit")
-    except Exception:  # pragma: no cover
-        return "0+unknown"
-
-
 def _failed(path: Path | str, message: str) -> Job:
     return Job(str(path), problems=[Problem(str(path), "", message)], status="failed")
 
@@ -75,7 +79,6 @@ def _walk(folder: Path, files: list[Path], failures: list[Job]) -> None:
     FIFOs, devices and sockets with a profile suffix, unreadable folders and names too long
     for the system are reported too: nothing is skipped without a word.
     """
-    from cruxfit.cruxes.loading import file_kind, path_problem
 
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
@@ -111,7 +114,6 @@ def expand_inputs(inputs: Iterable[Path]) -> tuple[list[Path], list[Job]]:
     Files named on the command line are used as given (a link is followed: you named it);
     inside folders, links are reported, not followed (see :func:`_walk`).
     """
-    from cruxfit.cruxes.loading import path_problem
 
     files: list[Path] = []
     failures: list[Job] = []
@@ -150,7 +152,6 @@ def subject_hash(subject) -> str:
 
 
 def unexpected(exc: BaseException) -> str:
-    from cruxfit.cruxes.errors import terminal_safe
 
     return (f"unexpected failure ({type(exc).__name__}: {terminal_safe(str(exc), 200)}); this is "
             "a bug in cruxfit, please report it; the other inputs went on")
@@ -164,30 +165,25 @@ def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool,
     ``avoid``: stems whose files in the output folder cruxfit did not write; they are never
     given to a report, so nothing of someone else's is replaced.
     """
-    from cruxfit.cruxes.csvinput import read_organisation, read_rows
-    from cruxfit.cruxes.profile import load_profile
-    from cruxfit.reports.files import safe_stem
 
     files, jobs = expand_inputs(inputs)
     warnings: list[str] = []
     for f in files:
         try:
-            if f.suffix.lower() in (".csv", ".xlsx") and rows_are_applicants:
+            if f.suffix.lower() in FORM_SUFFIXES and rows_are_applicants:
                 profiles, w, _ = read_rows(f, library, form_layout)
                 warnings.extend(w)
                 jobs.extend(Job(p.source, subject=p) for p in profiles)
-            elif f.suffix.lower() in (".csv", ".xlsx"):
-                org = read_organisation(f, library, layout=form_layout)
-                warnings.extend(org.warnings)
-                jobs.append(Job(str(f), subject=org))
             else:
-                jobs.append(Job(str(f), subject=load_profile(f, library)))
+                subject = load_subject(library, f, form_layout)
+                warnings.extend(getattr(subject, "warnings", ()))
+                jobs.append(Job(str(f), subject=subject))
         except InputError as exc:
             jobs.append(Job(str(f), problems=exc.problems, status="failed"))
         except Exception as exc:  # noqa: BLE001 - one input's bug must not sink the batch
             jobs.append(_failed(f, unexpected(exc)))
     options = {"formats": sorted(formats), "seed": seed, "audience": audience,
-               "library": library.sha256, "cruxfit": _version()}
+               "library": library.sha256, "cruxfit": cruxfit_version()}
     taken: dict[str, int] = {n.split(".")[0]: 1 for n in SUMMARY_NAMES}
     taken.update({stem: 1 for stem in avoid})
     for job in jobs:
@@ -206,7 +202,6 @@ def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool,
 
 
 def load_manifest(outdir: Path) -> dict:
-    from cruxfit.cruxes.loading import read_bytes_bounded
 
     p = outdir / MANIFEST
     try:
@@ -222,7 +217,6 @@ def load_manifest(outdir: Path) -> dict:
 def check_outdir(outdir: Path) -> None:
     """Before any work: the manifest and summary paths are usable, and nothing there that
     cruxfit did not write would be replaced. Raises OutputPathError (exit 2)."""
-    from cruxfit.reports.files import OutputPathError, check_output_path
 
     check_output_path(outdir / MANIFEST)
     is_batch_folder = (outdir / MANIFEST).is_file()
@@ -238,11 +232,6 @@ def check_outdir(outdir: Path) -> None:
 def _locked(outdir: Path):
     """Hold an exclusive lock on the output folder itself (no lock file is left behind), so
     that two batches writing into one folder update the manifest one at a time."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not on POSIX: no lock
-        yield
-        return
     fd = os.open(outdir, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -257,7 +246,6 @@ def save_manifest(outdir: Path, manifest: dict) -> None:
     Another batch may be writing into the same folder: its entries, read back under the
     lock, are kept, so neither run drops the other's reports.
     """
-    from cruxfit.reports.files import write_atomic_text
 
     outdir = Path(outdir)
     with _locked(outdir):
@@ -292,6 +280,7 @@ def analyse_individuals(library: Library, jobs: list[Job], seed: int, *, chunk: 
     draws; whoever still misses it is run alone with the usual retry, and is reported
     inconclusive if that fails too.
     """
+    # The model stays out of this module's imports: render workers import it too.
     from cruxfit.pipeline.run import run_analysis
 
     say = say or (lambda m: None)
@@ -393,24 +382,11 @@ def render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: st
 
 def _render_job(result: dict, formats: tuple[str, ...], audience: str, outdir: str,
                 stem: str) -> tuple[list[str], float]:
-    from cruxfit.reports.files import write_atomic
-    from cruxfit.reports.jsonout import to_json
-
     cpu0 = time.process_time()
     written = []
     for fmt in formats:
-        if fmt == "json":
-            data = to_json(result).encode("utf-8")
-        elif fmt == "html":
-            from cruxfit.reports.render import render_html
-
-            data = render_html(result, audience=audience).encode("utf-8")
-        else:
-            from cruxfit.reports.render import render_pdf
-
-            data = render_pdf(result, audience=audience)
         target = Path(outdir) / f"{stem}.{fmt}"
-        write_atomic(target, data)
+        write(render(result, fmt, audience), target, fmt)
         written.append(target.name)
     return written, time.process_time() - cpu0
 
@@ -429,9 +405,10 @@ def _warm_worker() -> None:
     signal.signal(signal.SIGTERM, _stop_worker)
     # Import the renderers and their heavy dependencies (WeasyPrint, matplotlib) once per
     # worker, before the first job arrives.
+    import weasyprint  # noqa: F401
+
     import cruxfit.reports.plots  # noqa: F401
     import cruxfit.reports.render  # noqa: F401
-    import weasyprint  # noqa: F401
 
 
 def _ready() -> None:
@@ -636,7 +613,6 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
             submit(job, result)
         wait(pending)
         if save_failed:
-            from cruxfit.reports.files import OutputError
 
             raise OutputError(f"{outdir / MANIFEST}: cannot update the batch manifest "
                               f"({save_failed[0]}); the reports are written, but a re-run will "
@@ -645,7 +621,6 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
             if not job.row:
                 job.row = summary_row(job, None)
         if summary_meta is not None:
-            from cruxfit.reports.summary import summary_pdf, write_summary
 
             rows = [j.row for j in jobs]
             meta = summary_meta(jobs, time.perf_counter() - t0, render_cpu[0])

@@ -3,7 +3,7 @@
 A single worker thread runs the analyses in the order they were submitted (the sampler
 uses both cores, so two at once would only slow each other down) and keeps each job's stage
 messages for the progress page. The worker calls the same functions as `cruxfit report`
-(:func:`cruxfit.pipeline.run.run_any`, :func:`cruxfit.reports.render.render_html`).
+(:func:`cruxfit.pipeline.run.run_any`, :func:`cruxfit.pipeline.report.render`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from cruxfit.cruxes.profile import parse_profile
+from cruxfit.pipeline.report import render
 
 #: Finished jobs kept in memory (oldest dropped first).
 KEEP_FINISHED = 50
@@ -60,9 +63,7 @@ def default_analyse(library, subject, seed: int, say: Callable[[str], None]) -> 
 
 
 def default_render(result: dict, audience: str) -> str:
-    from cruxfit.reports.render import render_html
-
-    return render_html(result, audience=audience)
+    return render(result, "html", audience).decode("utf-8")
 
 
 class Worker:
@@ -128,7 +129,6 @@ class Worker:
     # ------------------------------------------------------------------ the thread
     def _warm_up(self) -> None:
         from cruxfit.models.inference import sample
-        from cruxfit.cruxes.profile import parse_profile
 
         lib = self.library
         one = parse_profile({"name": "warmup", "answers": {lib.statements[0].id: 4}}, lib)
@@ -182,7 +182,6 @@ class Worker:
         """The job's PDF, rendered on first request (WeasyPrint one at a time)."""
         with self.pdf_lock:
             if job.pdf is None:
-                if render_pdf is None:
-                    from cruxfit.reports.render import render_pdf
-                job.pdf = render_pdf(job.result, audience=job.audience)
+                job.pdf = (render(job.result, "pdf", job.audience) if render_pdf is None
+                           else render_pdf(job.result, audience=job.audience))
             return job.pdf

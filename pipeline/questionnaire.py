@@ -25,7 +25,6 @@ import shutil
 import sys
 import textwrap
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version as _pkg_version
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -33,15 +32,14 @@ import yaml
 
 from cruxfit.cruxes.errors import InputError, Problem, Problems
 from cruxfit.cruxes.library import AGREE7_LABELS, Library, default_library_dir
+from cruxfit.cruxes.profile import MAX_NAME, UNSURE, Profile, check_answer, parse_profile_text
 from cruxfit.cruxes.sections import (
     FIT7_LABELS,
     Question,
-    Section,
     build_sections,
     estimated_minutes,
-    question_order,
 )
-from cruxfit.cruxes.profile import MAX_NAME, UNSURE, Profile, check_answer, parse_profile_text
+from cruxfit.cruxes.version import cruxfit_version
 
 DEFAULT_NAME = "Me"
 DEFAULT_OUTPUT = Path("profile.yaml")
@@ -203,17 +201,10 @@ class State:
             self.fit_section = bool(value)
 
 
-def _cruxfit_version() -> str:
-    try:
-        return _pkg_version("cruxfit")
-    except PackageNotFoundError:  # pragma: no cover
-        return "0+unknown"
-
-
 def progress_text(library: Library, state: State, output: Path, resume_cmd: str) -> str:
     data: dict[str, Any] = {
         "progress_version": PROGRESS_VERSION,
-        "cruxfit": _cruxfit_version(),
+        "cruxfit": cruxfit_version(),
         "library_sha256": library.sha256,
         "output": str(output),
         "name": state.name,
@@ -333,7 +324,7 @@ def profile_text(library: Library, state: State, output: Path) -> str:
     target = shlex.quote(str(output))
     lines = [
         "# cruxfit profile, written by `cruxfit assess` "
-        f"(cruxfit {_cruxfit_version()}; {given} of {n} statements answered).",
+        f"(cruxfit {cruxfit_version()}; {given} of {n} statements answered).",
         "# Agreement answers: 1 strongly disagree ... 4 neither agree nor disagree ... "
         "7 strongly agree.",
         '# Probabilities: 0 to 1. "unsure" counts as no answer, not as the middle of the scale.',

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Callable
 
 from cruxfit.cruxes.library import Library
+from cruxfit.cruxes.profile import Profile
 from cruxfit.models.analysis import Analysis, analyse
 from cruxfit.models.decision import deciding_beliefs
-from cruxfit.cruxes.profile import Profile
 
 
 def run_analysis(library: Library, profile: Profile, seed: int, *,

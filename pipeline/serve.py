@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import ipaddress
 import re
 import secrets
@@ -39,11 +38,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cruxfit.pipeline import questionnaire as qn
+from cruxfit.cruxes import sections
+from cruxfit.cruxes.csvinput import read_organisation
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.loading import MAX_INPUT_BYTES, decode_text
+from cruxfit.cruxes.profile import parse_profile_text
+from cruxfit.pipeline import questionnaire as qn
 from cruxfit.pipeline import questions as pq
 from cruxfit.pipeline.jobs import Job, QueueFull, Worker
+from cruxfit.reports.files import safe_stem
+from cruxfit.reports.jsonout import to_json
+from cruxfit.reports.whatif import script_hash
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -253,7 +258,7 @@ class App:
         return self.page("start.html.j2", request, session, name=session.state.name or "",
                          error=None, resume=session.state.has_anything(),
                          resume_page=max(1, session.page),
-                         minutes=qn.estimated_minutes(self.library))
+                         minutes=sections.estimated_minutes(self.library))
 
     async def start(self, request: Request) -> Response:
         session = self.sessions.get(request)
@@ -266,7 +271,7 @@ class App:
             return self.page("start.html.j2", request, session, status=400,
                              name=str(form.get("name", ""))[:300], error=error,
                              resume=session.state.has_anything(), resume_page=max(1, session.page),
-                             minutes=qn.estimated_minutes(self.library))
+                             minutes=sections.estimated_minutes(self.library))
         session.state.name = name or qn.DEFAULT_NAME
         session.page = max(1, session.page)
         return self.redirect(f"/part/{session.page}", session)
@@ -330,7 +335,6 @@ class App:
         session = self.sessions.get(request)
         await self.form(request, session)
         text = pq.profile_yaml(self.library, session.state)
-        from cruxfit.cruxes.profile import parse_profile_text
 
         try:
             profile = parse_profile_text(text, "profile.yaml", self.library)
@@ -431,7 +435,6 @@ class App:
             job=job, stem=_stem(job.label), seed=job.seed,
             suffix=Path(job.input_name).suffix or ".yaml")
         html = _inject_after_body(job.html, bar)
-        from cruxfit.reports.whatif import script_hash
 
         response = HTMLResponse(html, headers={"content-security-policy": _csp((script_hash(),))})
         self._cookie(response, session)
@@ -447,7 +450,6 @@ class App:
             data = await run_in_threadpool(self.worker.pdf, job, self.render_pdf)
             return _attachment(data, f"{stem}.pdf", "application/pdf")
         if kind == "json":
-            from cruxfit.reports.jsonout import to_json
 
             return _attachment(to_json(job.result).encode("utf-8"), f"{stem}.json",
                                "application/json")
@@ -485,8 +487,6 @@ def _parse_upload(library, raw: bytes, display: str, suffix: str):
     if suffix == ".csv":
         import tempfile
 
-        from cruxfit.cruxes.csvinput import read_organisation
-
         # The CSV reader works on files: a private temporary copy, named by us, never by the
         # browser. Problems then name the upload, not the temporary path.
         with tempfile.TemporaryDirectory(prefix="cruxfit-upload-") as tmp:
@@ -500,7 +500,6 @@ def _parse_upload(library, raw: bytes, display: str, suffix: str):
                                   for p in exc.problems]) from None
         org = _rename_source(org, display)
         return org
-    from cruxfit.cruxes.profile import parse_profile_text
 
     text = decode_text(raw, display)
     return parse_profile_text(text, display, library, suffix=suffix)
@@ -522,7 +521,6 @@ def _display_name(filename: str) -> str:
 
 
 def _stem(label: str) -> str:
-    from cruxfit.reports.files import safe_stem
 
     return safe_stem(label or "report")
 
@@ -598,17 +596,3 @@ def serve(library, *, host: str, port: int, open_browser: bool, say: Callable[[s
     config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", access_log=False,
                             server_header=False, lifespan="on")
     uvicorn.Server(config).run()
-
-
-def script_hashes_ok(html: str) -> bool:
-    """True when every inline script of ``html`` is allowed by the report page's CSP (tests)."""
-    from cruxfit.reports.whatif import script_hash
-
-    import base64
-
-    allowed = {script_hash()}
-    for body in re.findall(r"<script>(.*?)</script>", html, re.S):
-        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
-        if f"'sha256-{digest}'" not in allowed:
-            return False
-    return True

@@ -16,8 +16,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import jinja2
-from cruxfit.reports.context import build_context
 from markupsafe import Markup
+
+from cruxfit.reports import context_editions as E
+from cruxfit.reports.context import build_context
+from cruxfit.reports.context_compare import build_compare_context
+from cruxfit.reports.context_editions import edition_name
+from cruxfit.reports.context_org import build_org_context
 
 #: Tagged PDF for accessibility (structure tree, language, /MarkInfo). WeasyPrint 70 accepts
 #: this variant; set to None to fall back to an untagged PDF.
@@ -49,7 +54,7 @@ def _stylesheet() -> str:
 
 def figures_for(ctx: dict) -> dict:
     """Inline SVG for every plot in the context (trusted markup: we generate it)."""
-    from cruxfit.reports import plots
+    from cruxfit.reports import plots  # Matplotlib (~0.5 s): only when a figure is drawn
 
     p = ctx["plots"]
     cruxes = []
@@ -109,7 +114,6 @@ def render_html(result: dict, audience: str = "individual", *, length: str = "fu
     when ``appendix`` is set; the advisor's full edition starts with a session plan. See
     :mod:`cruxfit.reports.context_editions`.
     """
-    from cruxfit.reports.context_editions import edition_name
 
     edition = edition_name(result, audience, length, appendix)
     if edition != "full":
@@ -118,7 +122,6 @@ def render_html(result: dict, audience: str = "individual", *, length: str = "fu
 
 
 def _render_edition(result: dict, audience: str, edition: str, appendix: bool) -> str:
-    from cruxfit.reports import context_editions as E
 
     if edition == "memo":
         ctx = E.build_memo_context(result)
@@ -143,14 +146,13 @@ def _body_of(html: str) -> str:
 
 def _render_full(result: dict, audience: str) -> str:
     if is_organisation(result):
-        from cruxfit.reports.context_org import build_org_context
 
         ctx = build_org_context(result, audience)
         template = environment().get_template("org_report.html.j2")
     else:
         ctx = build_context(result, audience)
         template = environment().get_template("report.html.j2")
-    from cruxfit.reports.whatif import panel_context
+    from cruxfit.reports.whatif import panel_context  # whatif imports this module
 
     return template.render(**ctx, figures=figures_for(ctx), css=Markup(_stylesheet()),
                            whatif=panel_context(result))
@@ -158,8 +160,7 @@ def _render_full(result: dict, audience: str) -> str:
 
 def render_compare_html(result: dict) -> str:
     """The comparison of two profiles (``cruxfit compare``) as one self-contained HTML page."""
-    from cruxfit.reports import plots
-    from cruxfit.reports.context_compare import build_compare_context
+    from cruxfit.reports import plots  # Matplotlib (~0.5 s): only when a figure is drawn
 
     ctx = build_compare_context(result)
     p = ctx["plots"]

@@ -8,6 +8,15 @@ import json
 from pathlib import Path
 
 from cruxfit.reports.files import write_atomic, write_atomic_text
+from cruxfit.reports.numbers import summary_cells
+from cruxfit.reports.render import (
+    PDF_VARIANT,
+    _stylesheet,
+    _weasyprint,
+    environment,
+    make_fetcher,
+    static_dir,
+)
 
 COLUMNS = ("name", "verdict", "p_best", "p_top3", "top_alternative", "deciding_belief",
            "answered", "total", "quality", "converged", "status", "source", "outputs", "error",
@@ -17,7 +26,6 @@ COLUMNS = ("name", "verdict", "p_best", "p_top3", "top_alternative", "deciding_b
 def with_shown_numbers(rows: list[dict]) -> list[dict]:
     """Rows with the shown text of their probabilities ("<1%", ">99%", "73%") added, from
     :mod:`cruxfit.reports.numbers`, so the PDF, CSV and JSON summaries and the reports agree."""
-    from cruxfit.reports.numbers import summary_cells
 
     return [{**row, **summary_cells(row)} for row in rows]
 
@@ -38,7 +46,6 @@ def _csv(rows: list[dict]) -> str:
 
 
 def _html(rows: list[dict], meta: dict) -> str:
-    from cruxfit.reports.render import _stylesheet, environment
 
     env = environment()
     template = env.get_template("summary.html.j2")
@@ -47,7 +54,6 @@ def _html(rows: list[dict], meta: dict) -> str:
 
 def summary_pdf(rows: list[dict], meta: dict) -> bytes:
     """The summary table as PDF bytes (the batch runs this in a warm render worker)."""
-    from cruxfit.reports.render import PDF_VARIANT, _weasyprint, make_fetcher, static_dir
 
     HTML, _, _ = _weasyprint()
     return HTML(string=_html(rows, meta), base_url=static_dir().as_uri() + "/",

@@ -18,10 +18,10 @@ from typing import Any
 from markupsafe import Markup
 
 from cruxfit.cruxes.library import SEED_APPROACH
+from cruxfit.reports.render import static_dir
 
 
 def _static(name: str) -> str:
-    from cruxfit.reports.render import static_dir
 
     return (static_dir() / name).read_text(encoding="utf-8")
 

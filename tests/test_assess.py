@@ -21,14 +21,14 @@ import yaml
 
 from cruxfit.cli import main
 from cruxfit.cruxes.errors import InputError
+from cruxfit.cruxes.profile import load_profile
+from cruxfit.cruxes.sections import question_order
 from cruxfit.pipeline.questionnaire import (
     AssessInterrupted,
     interpret,
     progress_path,
-    question_order,
     run_assess,
 )
-from cruxfit.cruxes.profile import load_profile
 
 A7_REASK = "Type a whole number from 1 to 7; Enter or s = unsure, ? = explain, b = back, q = quit."
 CRUXFIT = Path(sys.executable).parent / "cruxfit"

@@ -483,7 +483,7 @@ def test_cli_writes_the_handout_and_the_memo(tmp_path, runner):
 
 # ----------------------------------------------------------------------------- small gaps
 def test_csv_organisation_takes_a_name(library):
-    from cruxfit.cli import load_subject
+    from cruxfit.pipeline.report import load_subject
 
     team = Path(__file__).parent.parent / "data" / "team.csv"
     assert load_subject(library, team).name == "team"

@@ -115,13 +115,13 @@ def test_an_output_name_too_long_is_refused_before_any_work(tmp_path):
 
 def _fake_run(monkeypatch):
     """Skip sampling and rendering: these tests are about where the output goes."""
-    import cruxfit.cli as cli
+    import cruxfit.pipeline.report as report
     import cruxfit.pipeline.run as run
 
     verdict = {"label": "fits", "p_best": 0.5, "p_top3": 0.9, "converged": True}
     monkeypatch.setattr(run, "run_any", lambda lib, prof, seed, say=None: ({"verdict": verdict}, None))
-    monkeypatch.setattr(cli, "render_output",
-                        lambda result, fmt, audience, **kw: b'{"cruxfit": true}\n')
+    monkeypatch.setattr(report, "render",
+                        lambda result, fmt, audience="individual", **kw: b'{"cruxfit": true}\n')
 
 
 def test_a_default_report_name_never_replaces_someone_elses_file(tmp_path, monkeypatch):
