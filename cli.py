@@ -174,7 +174,6 @@ def _unexpected(exc: Exception):
 
 
 def _library(ctx: click.Context):
-
     return load_library(ctx.obj.get("library"))
 
 
@@ -289,7 +288,6 @@ def _warn_if_sparse(lib, profile, path) -> None:
 
 
 def _form_layout_option(func):
-
     return click.option(
         "--form-layout", type=click.Choice(LAYOUT_CHOICES), default="auto", show_default=True,
         help="Layout of a form export (CSV or XLSX): detected from the file unless given.")(func)
@@ -327,7 +325,6 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool, form_layo
             n = sum(len(m.answers) for m in profile.respondents)
             click.echo(f"{shown}: organisation of {len(profile.respondents)} respondents, {n} answers)")
             if getattr(profile, "form", None):
-
                 for line in describe_placement(profile.form):
                     click.echo(f"  {terminal_safe(line)}")
         else:
@@ -396,7 +393,6 @@ def _free_default(stem: str, fmt: str) -> Path:
 
 
 def _warn_if_cold(say) -> None:
-
     for note in prepare_environment():
         click.echo(f"Note: {terminal_safe(note)}", err=True)
     from cruxfit.models.inference import compile_dir_is_warm  # the model's side of the house
@@ -477,7 +473,6 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
     result, to_stdout = outcome.result, outcome.to_stdout
     verdict = result["verdict"]
     if not to_stdout:
-
         say(f"Wrote {output}: {verdict['label']} (AI-assisted alignment ranks first with "
             f"probability {probability(verdict['p_best'])}, top three "
             f"{probability(verdict['p_top3'])}).")
@@ -523,7 +518,6 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
     result = produce_compare(lib, a, b, output, fmt=fmt, seed=seed, say=say).result
     change = result["verdict_change"]
     if not to_stdout:
-
         # The same words and numbers as the comparison's PDF (reports/numbers.py).
         a_, b_ = result["a"], result["b"]
         say(f"Wrote {output}: verdict {change['from']} -> {change['to']}; chance of ranking first "
@@ -581,7 +575,6 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-
         raise OutputPathError(f"{outdir}: cannot create the output folder ({exc.strerror or exc})") from None
     from cruxfit.pipeline.batch import BatchInterrupted, check_outdir, run_batch  # process pool
 
@@ -767,7 +760,6 @@ def assess(ctx, output, report_file, resume, force, audience, seed):
 
     lib = _library(ctx)
     if report_file is not None:
-
         check_output_path(report_file)  # fail before the questions, not after them
     try:
         prof = run_assess(lib, output=output, resume=resume, force=force,

@@ -152,7 +152,6 @@ def subject_hash(subject) -> str:
 
 
 def unexpected(exc: BaseException) -> str:
-
     return (f"unexpected failure ({type(exc).__name__}: {terminal_safe(str(exc), 200)}); this is "
             "a bug in cruxfit, please report it; the other inputs went on")
 
@@ -202,7 +201,6 @@ def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool,
 
 
 def load_manifest(outdir: Path) -> dict:
-
     p = outdir / MANIFEST
     try:
         data = json.loads(read_bytes_bounded(p, limit=64 * 1024 * 1024).decode("utf-8"))
@@ -613,7 +611,6 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
             submit(job, result)
         wait(pending)
         if save_failed:
-
             raise OutputError(f"{outdir / MANIFEST}: cannot update the batch manifest "
                               f"({save_failed[0]}); the reports are written, but a re-run will "
                               "redo them")
@@ -621,7 +618,6 @@ def run_batch(library: Library, inputs: Iterable[Path], outdir: Path, *, formats
             if not job.row:
                 job.row = summary_row(job, None)
         if summary_meta is not None:
-
             rows = [j.row for j in jobs]
             meta = summary_meta(jobs, time.perf_counter() - t0, render_cpu[0])
             # Rendered by a worker that has WeasyPrint loaded already (if any were started),

@@ -85,7 +85,6 @@ def render(result: dict, fmt: str, audience: str = "individual", *, length: str 
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
     if fmt == "json":
-
         return to_json(result).encode("utf-8")
     from cruxfit.reports import render as R  # Jinja2 and the templates: only to render
 

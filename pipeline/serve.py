@@ -450,7 +450,6 @@ class App:
             data = await run_in_threadpool(self.worker.pdf, job, self.render_pdf)
             return _attachment(data, f"{stem}.pdf", "application/pdf")
         if kind == "json":
-
             return _attachment(to_json(job.result).encode("utf-8"), f"{stem}.json",
                                "application/json")
         if kind == "html":
@@ -521,7 +520,6 @@ def _display_name(filename: str) -> str:
 
 
 def _stem(label: str) -> str:
-
     return safe_stem(label or "report")
 
 

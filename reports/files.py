@@ -99,7 +99,6 @@ def _check_target(path: Path) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise OutputPathError(f"{path}: is a folder; give a file name")
     if not stat.S_ISREG(st.st_mode):
-
         raise OutputPathError(f"{path}: is {file_kind(st.st_mode)}, not a regular file; outputs "
                               "are written only to regular files (or '-' for standard output)")
 

@@ -122,7 +122,6 @@ def render_html(result: dict, audience: str = "individual", *, length: str = "fu
 
 
 def _render_edition(result: dict, audience: str, edition: str, appendix: bool) -> str:
-
     if edition == "memo":
         ctx = E.build_memo_context(result)
     elif edition == "advisor":
@@ -146,7 +145,6 @@ def _body_of(html: str) -> str:
 
 def _render_full(result: dict, audience: str) -> str:
     if is_organisation(result):
-
         ctx = build_org_context(result, audience)
         template = environment().get_template("org_report.html.j2")
     else:

@@ -46,7 +46,6 @@ def _csv(rows: list[dict]) -> str:
 
 
 def _html(rows: list[dict], meta: dict) -> str:
-
     env = environment()
     template = env.get_template("summary.html.j2")
     return template.render(rows=with_shown_numbers(rows), meta=meta, css=_stylesheet())

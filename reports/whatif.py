@@ -22,7 +22,6 @@ from cruxfit.reports.render import static_dir
 
 
 def _static(name: str) -> str:
-
     return (static_dir() / name).read_text(encoding="utf-8")
 
 
