@@ -14,17 +14,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from cruxfit.cruxes import sections
 from cruxfit.cruxes.library import AGREE7_LABELS, Library
 from cruxfit.cruxes.profile import MAX_NAME, UNSURE
+from cruxfit.cruxes.sections import FIT7_LABELS, Question, Section, build_sections, question_order
 from cruxfit.pipeline import questionnaire as qn
 
 
 @dataclass(frozen=True)
 class Page:
     number: int  # 1-based
-    section: sections.Section
-    questions: tuple[sections.Question, ...]
+    section: Section
+    questions: tuple[Question, ...]
 
 
 _PAGES: dict[str, tuple[Page, ...]] = {}
@@ -34,7 +34,7 @@ _EXPLAINED: dict[tuple[str, str, str], tuple[str, ...]] = {}
 def pages(library: Library) -> tuple[Page, ...]:
     """The questionnaire's parts as pages (cached per library content)."""
     if library.sha256 not in _PAGES:
-        sections, questions = sections.build_sections(library)
+        sections, questions = build_sections(library)
         _PAGES[library.sha256] = tuple(
             Page(i, s, tuple(q for q in questions if q.section == s.id))
             for i, s in enumerate(sections, start=1))
@@ -50,7 +50,7 @@ def _explanation(library: Library, kind: str, qid: str) -> tuple[str, ...]:
 
 def _explain(library: Library, kind: str, qid: str) -> tuple[str, ...]:
     # The terminal's `?` text, captured as paragraphs (one source for both front ends).
-    q = next(q for q in sections.question_order(library) if q.kind == kind and q.id == qid)
+    q = next(q for q in question_order(library) if q.kind == kind and q.id == qid)
     out = io.StringIO()
     session = qn._Session(library, Path("profile.yaml"), qn.State(), io.StringIO(), out,
                           io.StringIO(), lambda: None)
@@ -59,11 +59,11 @@ def _explain(library: Library, kind: str, qid: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in out.getvalue().splitlines() if line.strip())
 
 
-def field_name(q: sections.Question) -> str:
+def field_name(q: Question) -> str:
     return {"statement": "a-", "fit": "f-", "fit-gate": "g-"}[q.kind] + q.id
 
 
-def _stored(q: sections.Question, state: qn.State) -> Any:
+def _stored(q: Question, state: qn.State) -> Any:
     return state.get(q)
 
 
@@ -91,7 +91,7 @@ def page_view(library: Library, page: Page, state: qn.State,
         if q.scale == "agree7":
             options = [(str(i + 1), AGREE7_LABELS[i]) for i in range(7)]
         elif q.scale == "fit7":
-            options = [(str(i + 1), sections.FIT7_LABELS[i]) for i in range(7)]
+            options = [(str(i + 1), FIT7_LABELS[i]) for i in range(7)]
         elif q.scale == "yesno":
             options = [("yes", "yes, answer them"), ("no", "no, skip them")]
         else:
@@ -104,9 +104,9 @@ def page_view(library: Library, page: Page, state: qn.State,
             "items": items}
 
 
-def read_page(page: Page, form: Mapping[str, str]) -> tuple[dict[sections.Question, Any], dict[str, str]]:
+def read_page(page: Page, form: Mapping[str, str]) -> tuple[dict[Question, Any], dict[str, str]]:
     """Values of one submitted page (unsure as ``UNSURE``) and an error per bad field."""
-    values: dict[sections.Question, Any] = {}
+    values: dict[Question, Any] = {}
     errors: dict[str, str] = {}
     for q in page.questions:
         name = field_name(q)
@@ -142,7 +142,7 @@ def web_message(message: str, scale: str) -> str:
     return message.replace(f"; {qn.KEYS_AGREE}.", f"; {hint}.")
 
 
-def store(state: qn.State, values: Mapping[sections.Question, Any]) -> None:
+def store(state: qn.State, values: Mapping[Question, Any]) -> None:
     for q, v in values.items():
         if v is not None:
             state.set(q, v)

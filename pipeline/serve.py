@@ -38,11 +38,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cruxfit.cruxes import sections
 from cruxfit.cruxes.csvinput import read_organisation
 from cruxfit.cruxes.errors import InputError
 from cruxfit.cruxes.loading import MAX_INPUT_BYTES, decode_text
 from cruxfit.cruxes.profile import parse_profile_text
+from cruxfit.cruxes.sections import estimated_minutes
 from cruxfit.pipeline import questionnaire as qn
 from cruxfit.pipeline import questions as pq
 from cruxfit.pipeline.jobs import Job, QueueFull, Worker
@@ -258,7 +258,7 @@ class App:
         return self.page("start.html.j2", request, session, name=session.state.name or "",
                          error=None, resume=session.state.has_anything(),
                          resume_page=max(1, session.page),
-                         minutes=sections.estimated_minutes(self.library))
+                         minutes=estimated_minutes(self.library))
 
     async def start(self, request: Request) -> Response:
         session = self.sessions.get(request)
@@ -271,7 +271,7 @@ class App:
             return self.page("start.html.j2", request, session, status=400,
                              name=str(form.get("name", ""))[:300], error=error,
                              resume=session.state.has_anything(), resume_page=max(1, session.page),
-                             minutes=sections.estimated_minutes(self.library))
+                             minutes=estimated_minutes(self.library))
         session.state.name = name or qn.DEFAULT_NAME
         session.page = max(1, session.page)
         return self.redirect(f"/part/{session.page}", session)

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cruxfit.cruxes import sections
 from cruxfit.cruxes.library import SEED_APPROACH
 from cruxfit.cruxes.profile import parse_profile_text
+from cruxfit.cruxes.sections import Question, question_order
 from cruxfit.models import whatif
 from cruxfit.models.analysis import evaluate
 from cruxfit.pipeline import questionnaire as qn
@@ -134,7 +134,7 @@ def _shot(pg, name, locator=None):
                                    **({} if locator else {"full_page": True}))
 
 
-def _answer_for(q: sections.Question, i: int) -> tuple[str, str]:
+def _answer_for(q: Question, i: int) -> tuple[str, str]:
     """(how, value) for question number i: varied answers, some unsure."""
     if q.scale == "probability":
         return "fill", ["70%", "0.35", ""][i % 3]
@@ -143,7 +143,7 @@ def _answer_for(q: sections.Question, i: int) -> tuple[str, str]:
     return "check", ["5", "2", "unsure", "6", "7", "3", "4"][i % 7]
 
 
-def _expected(q: sections.Question, how_value: tuple[str, str]):
+def _expected(q: Question, how_value: tuple[str, str]):
     how, value = how_value
     if value in ("", "unsure"):
         return qn.UNSURE
@@ -612,7 +612,7 @@ def test_web_pages_ask_what_assess_asks_in_the_same_order(library):
     from cruxfit.pipeline.questions import pages
 
     flat = [q for p in pages(library) for q in p.questions]
-    assert flat == sections.question_order(library)
+    assert flat == question_order(library)
     statements = [q.id for q in flat if q.kind == "statement"]
     assert sorted(statements) == sorted(s.id for s in library.statements)
 
