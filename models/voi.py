@@ -224,21 +224,6 @@ def evpi_step(n_draws: int, n_vars: int, n_app: int) -> int:
 # ----------------------------------------------------------------------------- pure VOI
 
 
-def evpi_from_configurations(config_values: np.ndarray, config_probs: np.ndarray,
-                             baseline: float | None = None) -> float:
-    """EVPI from values per draw and configuration.
-
-    ``config_values`` (n, K, A): value of each approach in draw n's configuration k;
-    ``config_probs`` (n, K): their probabilities (rows sum to 1). ``baseline`` is
-    ``max_a E[V_a]``; by default computed from the same arrays.
-    """
-    best = (config_probs * config_values.max(axis=2)).sum(axis=1).mean()
-    if baseline is None:
-        baseline = float(np.einsum("nk,nka->a", config_probs, config_values).max()
-                         / config_values.shape[0])
-    return max(0.0, float(best - baseline))
-
-
 def evppi_binary(values_if_1: np.ndarray, values_if_0: np.ndarray,
                  weights: np.ndarray) -> dict:
     """Exact EVPPI of one yes/no world state from draws.
@@ -522,14 +507,6 @@ def top_switches_exact(whatif: WhatIf) -> dict:
             t, frm, to = hit
             out[side] = (m + t * (x_end - m), frm, to)
     return out
-
-
-def top_switches_scan(whatif: WhatIf, points: int = 1001) -> list[tuple[float, int, int]]:
-    """Brute-force grid scan of the top approach: [(midpoint, top below, top above)]."""
-    xs = np.linspace(0.0, 1.0, points)
-    tops = np.argmax(whatif.means(xs), axis=1)
-    return [((xs[i] + xs[i + 1]) / 2, int(tops[i]), int(tops[i + 1]))
-            for i in range(points - 1) if tops[i] != tops[i + 1]]
 
 
 def switching_parts(whatif: WhatIf, rules, target: int) -> dict:
