@@ -27,6 +27,7 @@ from cruxfit.models.decision import (
     ev_rank,
     evidence_status,
     hdi,
+    margin,
     rank_summary,
     seed_index,
     verdict_for,
@@ -35,15 +36,10 @@ from cruxfit.models.decision import (
 from cruxfit.models.elicitation import loglik_matrix
 from cruxfit.models.inference import Posterior, sample
 from cruxfit.cruxes.profile import Profile
+from cruxfit.models.rounding import json_round as _r
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 
 SCHEMA_VERSION = 1
-
-
-def _r(x: float, nd: int = 4) -> float:
-    """Round for JSON; -0.0 becomes 0.0 so that output is stable."""
-    v = round(float(x), nd)
-    return 0.0 if v == 0 else v
 
 
 def rating_seed(seed: int) -> np.random.Generator:
@@ -207,7 +203,7 @@ class Analysis:
         highest mean value of any alternative - is recomputed. Sorted by swing.
         """
         vm, t = self.value_model, self.target
-        base = _margin_of(vm.values(self.theta, self.ratings), t)
+        base = margin(vm.values(self.theta, self.ratings), t)
         rows = []
         for j, v in enumerate(self.library.variables):
             lo, hi = hdi(self.theta[:, j])
@@ -215,7 +211,7 @@ class Analysis:
             for end, x in (("low", lo), ("high", hi)):
                 th = self.theta.copy()
                 th[:, j] = x
-                out[end] = _margin_of(vm.values(th, self.ratings), t)
+                out[end] = margin(vm.values(th, self.ratings), t)
             rows.append({"variable": v.id, "name": v.name, "low_credence": _r(lo),
                          "high_credence": _r(hi), "margin_at_low": _r(out["low"]),
                          "margin_at_high": _r(out["high"]),
@@ -387,11 +383,6 @@ def _density(alpha: float, beta: float, draws: np.ndarray, bins: int = 40) -> di
     x, prior = _prior_density(alpha, beta, bins)
     post, _ = np.histogram(draws, bins=np.linspace(0.0, 1.0, bins + 1), density=True)
     return {"x": list(x), "prior": list(prior), "posterior": [_r(y, 3) for y in post]}
-
-
-def _margin_of(values: np.ndarray, target: int) -> float:
-    means = values.mean(axis=0)
-    return float(means[target] - np.delete(means, target).max())
 
 
 @lru_cache(maxsize=64)

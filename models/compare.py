@@ -55,7 +55,8 @@ import math
 import numpy as np
 
 from cruxfit.models.decision import INCONCLUSIVE, ev_rank, margin, verdict_for
-from cruxfit.models.voi import _quoted, _r, target_rank_stats
+from cruxfit.models.rounding import json_round as _r
+from cruxfit.models.voi import _quoted, target_rank_stats
 
 QUANTITIES = ("p_best", "p_top3", "margin")
 OVERRIDES_PLAYER = "rating-overrides"

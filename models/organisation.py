@@ -20,16 +20,18 @@ from typing import Callable
 import numpy as np
 
 from cruxfit.cruxes.library import Library
-from cruxfit.models.analysis import Analysis, _r, evaluate
+from cruxfit.models.analysis import Analysis, evaluate
 from cruxfit.models.decision import (
     QUALITY_FLAGS,
     data_quality,
     ev_rank,
     hdi,
+    margin,
     rank_summary,
     verdict_for,
 )
 from cruxfit.models.inference import Posterior, sample
+from cruxfit.models.rounding import json_round as _r
 from cruxfit.cruxes.profile import Organisation, Profile
 
 
@@ -86,11 +88,9 @@ def _verdict_at(analysis: Analysis, theta: np.ndarray) -> tuple[float, str]:
     vm, t = analysis.value_model, analysis.target
     values = vm.values(theta, analysis.ratings)
     s = rank_summary(values)
-    means = s["mean"]
-    margin = float(means[t] - np.delete(means, t).max())
-    rule = verdict_for(analysis.library.settings.verdicts, ev_rank(means, t),
+    rule = verdict_for(analysis.library.settings.verdicts, ev_rank(s["mean"], t),
                        float(s["p_best"][t]), float(s["p_top3"][t]))
-    return margin, rule.label
+    return margin(values, t), rule.label
 
 
 def disagreement(oa: OrgAnalysis) -> list[dict]:

@@ -75,6 +75,7 @@ from typing import Sequence
 import numpy as np
 
 from cruxfit.models.decision import ev_rank, ranked_above, rule_index, verdict_for
+from cruxfit.models.rounding import json_round as _r
 
 #: Floats held at once in the EVPI enumeration (draws per chunk x 2^V x approaches).
 EVPI_BUDGET = 8_000_000
@@ -124,12 +125,6 @@ VOI_METHOD = (
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _r(x: float, nd: int = 4) -> float:
-    """Round for JSON like :func:`cruxfit.models.analysis._r` (-0.0 becomes 0.0)."""
-    v = round(float(x), nd)
-    return 0.0 if v == 0 else v
 
 
 def _fmt_value(v: float) -> str:
