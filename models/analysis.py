@@ -31,7 +31,7 @@ from cruxfit.models.decision import (
     rank_summary,
     seed_index,
     verdict_for,
-    verdict_rules_text,
+    verdict_thresholds,
 )
 from cruxfit.models.elicitation import loglik_matrix
 from cruxfit.models.inference import Posterior, sample
@@ -40,6 +40,9 @@ from cruxfit.models.rounding import json_round as _r
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 
 SCHEMA_VERSION = 1
+
+#: Checklist statuses (codes; :mod:`cruxfit.reports.wording` says them in words).
+HOLDS, NOT_HELD, UNDECIDED = "holds", "not-held", "undecided"
 
 
 def rating_seed(seed: int) -> np.random.Generator:
@@ -239,8 +242,8 @@ class Analysis:
         ev = lib.settings.evidence
         if not self.converged:
             label, status = INCONCLUSIVE, "not-converged"
-            meaning = ("The sampler did not converge, so no verdict is given: "
-                       + "; ".join(self.diagnostics.get("reasons", [])))
+            # Worded by cruxfit.reports.wording from the sampler's reasons.
+            meaning = {"code": status, "reasons": list(self.diagnostics.get("reasons", []))}
         elif not evidence["enough"]:
             label, status, meaning = ev.label, "not-enough-answers", ev.meaning
         else:
@@ -261,7 +264,7 @@ class Analysis:
             "top_approach": self.value_model.slugs[int(np.argmax(means))],
             "deciding": [r["variable"] for r in sens[:2]],
             "evidence": evidence,
-            "thresholds": verdict_rules_text(lib),
+            "thresholds": verdict_thresholds(lib),
         }
         return out, sens
 
@@ -276,11 +279,11 @@ class Analysis:
                 lo, hi = lows[b.variable]
                 agree = c if b.holds else 1 - c
                 if (b.holds and lo > 0.5) or (not b.holds and hi < 0.5):
-                    status = "you hold this"
+                    status = HOLDS
                 elif (b.holds and hi < 0.5) or (not b.holds and lo > 0.5):
-                    status = "you do not hold this"
+                    status = NOT_HELD
                 else:
-                    status = "undecided"
+                    status = UNDECIDED
                 out.append({"text": b.text, "variable": b.variable, "holds": b.holds,
                             "statement": b.statement, "credence": _r(c),
                             "agreement": _r(agree), "status": status})

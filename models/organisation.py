@@ -139,16 +139,13 @@ def discuss_first(oa: OrgAnalysis, rows: list[dict]) -> dict:
     # Verdict-changing disagreements first, then by how far the margin moves.
     candidates.sort(key=lambda c: (not c["verdict_changes"], -c["impact"], -c["spread"], c["variable"]))
     top = candidates[0]
-    why = (f"Members' credence in \"{top['name']}\" ranges from {top['low']['credence']:.2f} "
-           f"({top['low']['member']}) to {top['high']['credence']:.2f} ({top['high']['member']}). "
-           f"Across that range AI-assisted alignment's margin over the best alternative moves by "
-           f"{top['impact']:.2f} value units")
-    if top["verdict_changes"]:
-        why += f" and the verdict changes from \"{top['low']['verdict']}\" to \"{top['high']['verdict']}\"."
-    else:
-        why += "; no other disagreement moves it as much."
+    # Why this one, as a code: cruxfit.reports.wording words it from the top of ``ranking``.
     if len(oa.members) < 2:
-        why = "With one respondent there is no disagreement to discuss."
+        why = {"code": "one-respondent"}
+    elif top["verdict_changes"]:
+        why = {"code": "verdict-changes"}
+    else:
+        why = {"code": "largest-move"}
     return {"variable": top["variable"], "name": top["name"], "why": why,
             "base_margin": _r(base_margin), "base_verdict": base_label,
             "ranking": candidates}
