@@ -27,23 +27,22 @@ from cruxfit.models.decision import (
     ev_rank,
     evidence_status,
     hdi,
+    margin,
     rank_summary,
     seed_index,
     verdict_for,
-    verdict_rules_text,
+    verdict_thresholds,
 )
 from cruxfit.models.elicitation import loglik_matrix
 from cruxfit.models.inference import Posterior, sample
 from cruxfit.cruxes.profile import Profile
+from cruxfit.models.rounding import json_round as _r
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 
 SCHEMA_VERSION = 1
 
-
-def _r(x: float, nd: int = 4) -> float:
-    """Round for JSON; -0.0 becomes 0.0 so that output is stable."""
-    v = round(float(x), nd)
-    return 0.0 if v == 0 else v
+#: Checklist statuses (codes; :mod:`cruxfit.reports.wording` says them in words).
+HOLDS, NOT_HELD, UNDECIDED = "holds", "not-held", "undecided"
 
 
 def rating_seed(seed: int) -> np.random.Generator:
@@ -207,7 +206,7 @@ class Analysis:
         highest mean value of any alternative - is recomputed. Sorted by swing.
         """
         vm, t = self.value_model, self.target
-        base = _margin_of(vm.values(self.theta, self.ratings), t)
+        base = margin(vm.values(self.theta, self.ratings), t)
         rows = []
         for j, v in enumerate(self.library.variables):
             lo, hi = hdi(self.theta[:, j])
@@ -215,7 +214,7 @@ class Analysis:
             for end, x in (("low", lo), ("high", hi)):
                 th = self.theta.copy()
                 th[:, j] = x
-                out[end] = _margin_of(vm.values(th, self.ratings), t)
+                out[end] = margin(vm.values(th, self.ratings), t)
             rows.append({"variable": v.id, "name": v.name, "low_credence": _r(lo),
                          "high_credence": _r(hi), "margin_at_low": _r(out["low"]),
                          "margin_at_high": _r(out["high"]),
@@ -243,8 +242,8 @@ class Analysis:
         ev = lib.settings.evidence
         if not self.converged:
             label, status = INCONCLUSIVE, "not-converged"
-            meaning = ("The sampler did not converge, so no verdict is given: "
-                       + "; ".join(self.diagnostics.get("reasons", [])))
+            # Worded by cruxfit.reports.wording from the sampler's reasons.
+            meaning = {"code": status, "reasons": list(self.diagnostics.get("reasons", []))}
         elif not evidence["enough"]:
             label, status, meaning = ev.label, "not-enough-answers", ev.meaning
         else:
@@ -265,7 +264,7 @@ class Analysis:
             "top_approach": self.value_model.slugs[int(np.argmax(means))],
             "deciding": [r["variable"] for r in sens[:2]],
             "evidence": evidence,
-            "thresholds": verdict_rules_text(lib),
+            "thresholds": verdict_thresholds(lib),
         }
         return out, sens
 
@@ -280,11 +279,11 @@ class Analysis:
                 lo, hi = lows[b.variable]
                 agree = c if b.holds else 1 - c
                 if (b.holds and lo > 0.5) or (not b.holds and hi < 0.5):
-                    status = "you hold this"
+                    status = HOLDS
                 elif (b.holds and hi < 0.5) or (not b.holds and lo > 0.5):
-                    status = "you do not hold this"
+                    status = NOT_HELD
                 else:
-                    status = "undecided"
+                    status = UNDECIDED
                 out.append({"text": b.text, "variable": b.variable, "holds": b.holds,
                             "statement": b.statement, "credence": _r(c),
                             "agreement": _r(agree), "status": status})
@@ -387,11 +386,6 @@ def _density(alpha: float, beta: float, draws: np.ndarray, bins: int = 40) -> di
     x, prior = _prior_density(alpha, beta, bins)
     post, _ = np.histogram(draws, bins=np.linspace(0.0, 1.0, bins + 1), density=True)
     return {"x": list(x), "prior": list(prior), "posterior": [_r(y, 3) for y in post]}
-
-
-def _margin_of(values: np.ndarray, target: int) -> float:
-    means = values.mean(axis=0)
-    return float(means[target] - np.delete(means, target).max())
 
 
 @lru_cache(maxsize=64)

@@ -55,7 +55,8 @@ import math
 import numpy as np
 
 from cruxfit.models.decision import INCONCLUSIVE, ev_rank, margin, verdict_for
-from cruxfit.models.voi import _quoted, _r, target_rank_stats
+from cruxfit.models.rounding import json_round as _r
+from cruxfit.models.voi import target_rank_stats
 
 QUANTITIES = ("p_best", "p_top3", "margin")
 OVERRIDES_PLAYER = "rating-overrides"
@@ -63,17 +64,8 @@ OVERRIDES_NAME = "Rating overrides"
 FIT_PLAYER = "personal-fit"
 FIT_NAME = "Personal fit"
 
-METHOD = (
-    "Exact Shapley decomposition over the belief variables. For every coalition of variables "
-    "the credence draws of those variables are taken from profile B and the rest from profile "
-    "A (draws paired by index); each variable's contribution is its average marginal effect "
-    "over all orders in which the variables could be switched from A to B, so the "
-    "contributions add up exactly to the total difference. Both profiles are evaluated on the "
-    "same rating draws, so only beliefs differ; if the profiles override ratings or answer the "
-    "personal-fit questions differently, each of those is one more player. A belief whose "
-    "answers (and those of every belief linked to it through a shared statement) are identical "
-    "in both profiles uses A's draws on both sides and contributes exactly zero."
-)
+#: How the comparison is computed, as a code (worded by :mod:`cruxfit.reports.wording`).
+METHOD = "exact-shapley"
 
 
 # ----------------------------------------------------------------------------- pure parts
@@ -226,10 +218,6 @@ def _summary(analysis, values: np.ndarray, stats: np.ndarray, converged: bool) -
     }
 
 
-def _signed(x: float) -> str:
-    return f"{x:+.2f}".replace("-", "\u2212")
-
-
 def compare_analyses(a, b) -> dict:
     """Compare profile A (before / person) with profile B (after / organisation).
 
@@ -240,9 +228,11 @@ def compare_analyses(a, b) -> dict:
          "b": {...},
          "total": {p_best, p_top3, margin},              # B minus A
          "contributions": [{variable, name, p_best, p_top3, margin, shared,
-                            credence_a, credence_b, sentence}],
+                            credence_a, credence_b, sentence}],   # sentence: a code
          "verdict_change": {from, to, changed},
-         "overrides_differ": bool, "fit_differs": bool, "draws": int, "method": str}
+         "overrides_differ": bool, "fit_differs": bool, "draws": int, "method": code}
+
+    ``sentence`` and ``method`` are codes that :mod:`cruxfit.reports.wording` words.
 
     ``contributions`` lists the belief variables in library order, then "rating-overrides"
     and "personal-fit" when the profiles differ in those.
@@ -320,29 +310,25 @@ def compare_analyses(a, b) -> dict:
         ca = float(th_a[:, j].mean())
         cb = ca if var.id in shared else float(th_b[:, j].mean())
         vals = {q: rounded[i][j] for i, q in enumerate(QUANTITIES)}
+        # What the row says, as a code with its unrounded numbers (cruxfit.reports.wording).
         if var.id in shared:
-            sentence = (f"The answers bearing on {_quoted(var.name)} are the same in both "
-                        "profiles, so this belief explains none of the difference.")
+            sentence = {"code": "shared", "belief": var.name}
         else:
-            sentence = (f"The change in credence in {_quoted(var.name)} from {ca:.2f} ({name_a}) "
-                        f"to {cb:.2f} ({name_b}) moves the probability that {seed_name} ranks "
-                        f"first by {_signed(contrib[j, 0])}, of being in the top three by "
-                        f"{_signed(contrib[j, 1])}, and its margin by {_signed(contrib[j, 2])} "
-                        "value units.")
+            sentence = {"code": "credence-change", "belief": var.name, "target": seed_name,
+                        "credence_a": ca, "credence_b": cb, "name_a": name_a, "name_b": name_b,
+                        **{q: float(contrib[j, i]) for i, q in enumerate(QUANTITIES)}}
         rows.append({"variable": var.id, "name": var.name, **vals,
                      "shared": var.id in shared, "credence_a": _r(ca), "credence_b": _r(cb),
                      "sentence": sentence})
     for i, player in enumerate(extra):
         row = n_vars + i
         vals = {q: rounded[qi][row] for qi, q in enumerate(QUANTITIES)}
-        what = "rating overrides" if player == OVERRIDES_PLAYER else "personal-fit answers"
         rows.append({"variable": player,
                      "name": OVERRIDES_NAME if player == OVERRIDES_PLAYER else FIT_NAME, **vals,
                      "shared": False, "credence_a": None, "credence_b": None,
-                     "sentence": (f"The profiles' different {what} move the probability that "
-                                  f"{seed_name} ranks first by {_signed(contrib[row, 0])}, of "
-                                  f"being in the top three by {_signed(contrib[row, 1])}, and its "
-                                  f"margin by {_signed(contrib[row, 2])} value units.")})
+                     "sentence": {"code": player, "target": seed_name,
+                                  **{q: float(contrib[row, i])
+                                     for i, q in enumerate(QUANTITIES)}}})
 
     sum_a = _summary(a, ends[0], f[0], a.converged)
     sum_b = _summary(b, ends[full], f[full], b.converged)

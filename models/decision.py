@@ -155,22 +155,15 @@ def seed_index(slugs: tuple[str, ...]) -> int:
     return slugs.index(SEED_APPROACH)
 
 
-def verdict_rules_text(library: Library) -> list[dict]:
-    out = []
-    for rule in library.settings.verdicts:
-        conds = []
-        if rule.ev_rank_max is not None:
-            conds.append("the highest expected value of all approaches" if rule.ev_rank_max == 1
-                         else f"an expected value among the {rule.ev_rank_max} highest")
-        if rule.p_best_min:
-            conds.append(f"probability of ranking first at least {rule.p_best_min:.0%}")
-        if rule.p_top3_min:
-            conds.append(f"probability of being in the top three at least {rule.p_top3_min:.0%}")
-        out.append({"label": rule.label, "ev_rank_max": rule.ev_rank_max,
-                    "p_best_min": rule.p_best_min,
-                    "p_top3_min": rule.p_top3_min, "meaning": rule.meaning,
-                    "condition": " and ".join(conds) if conds else "otherwise"})
-    return out
+def verdict_thresholds(library: Library) -> list[dict]:
+    """The verdict rules as data, in the order they are tried (the first that holds wins).
+
+    The condition of each rule in words is added by :mod:`cruxfit.reports.wording`.
+    """
+    return [{"label": rule.label, "ev_rank_max": rule.ev_rank_max,
+             "p_best_min": rule.p_best_min, "p_top3_min": rule.p_top3_min,
+             "meaning": rule.meaning}
+            for rule in library.settings.verdicts]
 
 
 def deciding_beliefs(result: dict, top: int = 2) -> None:

@@ -73,14 +73,6 @@ def exact_mean_values(library: Library, profile: Profile, value_model: ValueMode
     return vm.values(theta, vm.mean_ratings(1))[0]
 
 
-def exact_margin(library: Library, profile: Profile) -> float:
-    """AI-assisted alignment's mean value minus the best other mean value, exactly."""
-    vm = ValueModel(library, profile.overrides)
-    means = exact_mean_values(library, profile, vm)
-    t = vm.index("ai-assisted")
-    return float(means[t] - np.delete(means, t).max())
-
-
 @lru_cache(maxsize=64)
 def _prior_logpdf(alpha: float, beta: float, n: int) -> np.ndarray:
     out = beta_dist.logpdf(grid(n), alpha, beta)

@@ -20,16 +20,18 @@ from typing import Callable
 import numpy as np
 
 from cruxfit.cruxes.library import Library
-from cruxfit.models.analysis import Analysis, _r, evaluate
+from cruxfit.models.analysis import Analysis, evaluate
 from cruxfit.models.decision import (
     QUALITY_FLAGS,
     data_quality,
     ev_rank,
     hdi,
+    margin,
     rank_summary,
     verdict_for,
 )
 from cruxfit.models.inference import Posterior, sample
+from cruxfit.models.rounding import json_round as _r
 from cruxfit.cruxes.profile import Organisation, Profile
 
 
@@ -86,11 +88,9 @@ def _verdict_at(analysis: Analysis, theta: np.ndarray) -> tuple[float, str]:
     vm, t = analysis.value_model, analysis.target
     values = vm.values(theta, analysis.ratings)
     s = rank_summary(values)
-    means = s["mean"]
-    margin = float(means[t] - np.delete(means, t).max())
-    rule = verdict_for(analysis.library.settings.verdicts, ev_rank(means, t),
+    rule = verdict_for(analysis.library.settings.verdicts, ev_rank(s["mean"], t),
                        float(s["p_best"][t]), float(s["p_top3"][t]))
-    return margin, rule.label
+    return margin(values, t), rule.label
 
 
 def disagreement(oa: OrgAnalysis) -> list[dict]:
@@ -139,16 +139,13 @@ def discuss_first(oa: OrgAnalysis, rows: list[dict]) -> dict:
     # Verdict-changing disagreements first, then by how far the margin moves.
     candidates.sort(key=lambda c: (not c["verdict_changes"], -c["impact"], -c["spread"], c["variable"]))
     top = candidates[0]
-    why = (f"Members' credence in \"{top['name']}\" ranges from {top['low']['credence']:.2f} "
-           f"({top['low']['member']}) to {top['high']['credence']:.2f} ({top['high']['member']}). "
-           f"Across that range AI-assisted alignment's margin over the best alternative moves by "
-           f"{top['impact']:.2f} value units")
-    if top["verdict_changes"]:
-        why += f" and the verdict changes from \"{top['low']['verdict']}\" to \"{top['high']['verdict']}\"."
-    else:
-        why += "; no other disagreement moves it as much."
+    # Why this one, as a code: cruxfit.reports.wording words it from the top of ``ranking``.
     if len(oa.members) < 2:
-        why = "With one respondent there is no disagreement to discuss."
+        why = {"code": "one-respondent"}
+    elif top["verdict_changes"]:
+        why = {"code": "verdict-changes"}
+    else:
+        why = {"code": "largest-move"}
     return {"variable": top["variable"], "name": top["name"], "why": why,
             "base_margin": _r(base_margin), "base_verdict": base_label,
             "ranking": candidates}

@@ -12,7 +12,7 @@ Everything here reuses the posterior draws of an :class:`~cruxfit.models.analysi
   ``(h * hard + (1 - h) * easy) * tractability * neglectedness`` product), and the rating
   draws are independent of the credence draws.
 
-Definitions (value units are those of the model; ``d`` indexes posterior draws, each a pair
+Definitions (value points are those of the model; ``d`` indexes posterior draws, each a pair
 of credences ``theta_d`` and rating values ``r_d``; ``a`` indexes ranked approaches):
 
 EVPI
@@ -75,6 +75,7 @@ from typing import Sequence
 import numpy as np
 
 from cruxfit.models.decision import ev_rank, ranked_above, rule_index, verdict_for
+from cruxfit.models.rounding import json_round as _r
 
 #: Floats held at once in the EVPI enumeration (draws per chunk x 2^V x approaches).
 EVPI_BUDGET = 8_000_000
@@ -96,54 +97,14 @@ class VoiBoundError(RuntimeError):
 
 RATINGS_GROUP = "ratings"
 RATINGS_NAME = "Approach ratings"
-RATINGS_METHOD = (
-    "Strong, Oakley & Brennan (2014) single-sample regression: each approach's value "
-    "regressed on its own four rating draws (all 16 products of the cells, least squares); "
-    "EVPPI = mean of the largest fitted value minus the largest mean fitted value"
-)
-EXACT_METHOD = "exact: conditional means over the posterior draws (yes/no world state)"
-
-VOI_METHOD = (
-    "Value of information is computed from the posterior draws without re-sampling. EVPI is "
-    "the expected gain from learning everything before choosing: every belief's yes/no world "
-    "state and the true rating values. Because an approach's value is linear in each belief, "
-    "the 2^V world configurations are enumerated exactly for every draw: EVPI = mean over draws "
-    "of sum over configurations of P(configuration) x the best approach's value in it, minus "
-    "the best expected value now. EVPPI of a belief is the same for learning that one world "
-    "state only; it is exact (weighted means over the draws) and never exceeds EVPI. When the "
-    "enumeration would be large (14 beliefs: 16,384 configurations), both use the same evenly "
-    "spaced subset of the draws (voi_draws in the JSON). EVPPI of "
-    "the ratings is estimated by the regression method of Strong, Oakley & Brennan (2014). "
-    "Switching values move one credence so that its mean is x (each posterior draw moved "
-    "proportionally towards 0 or 1; the other beliefs and the ratings keep their draws) and "
-    "find where the verdict on AI-assisted alignment, or the approach with the highest "
-    "expected value, changes. Both are exact: in every draw each other approach overtakes or "
-    "falls behind AI-assisted alignment at most once as x moves, at a point found in closed "
-    "form, and mean values are straight lines in x on either side of the current credence."
-)
+#: How each value of information was computed, as codes (worded by
+#: :mod:`cruxfit.reports.wording`): the whole method, a belief's EVPPI, the ratings' EVPPI.
+VOI_METHOD = "exact-voi"
+EXACT_METHOD = "exact-conditional-means"
+RATINGS_METHOD = "regression-strong-2014"
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def _r(x: float, nd: int = 4) -> float:
-    """Round for JSON like :func:`cruxfit.models.analysis._r` (-0.0 becomes 0.0)."""
-    v = round(float(x), nd)
-    return 0.0 if v == 0 else v
-
-
-def _fmt_value(v: float) -> str:
-    if v <= 0:
-        return "0"
-    return f"{v:.2f}" if v >= 0.01 else f"{v:.2g}"
-
-
-def _fmt_share(s: float) -> str:
-    if s <= 0:
-        return "0%"
-    if s < 0.005:
-        return "less than 1%"
-    return f"{s:.0%}"
 
 
 def target_rank_stats(values: np.ndarray, target: int) -> tuple[float, float]:
@@ -222,21 +183,6 @@ def evpi_step(n_draws: int, n_vars: int, n_app: int) -> int:
 
 
 # ----------------------------------------------------------------------------- pure VOI
-
-
-def evpi_from_configurations(config_values: np.ndarray, config_probs: np.ndarray,
-                             baseline: float | None = None) -> float:
-    """EVPI from values per draw and configuration.
-
-    ``config_values`` (n, K, A): value of each approach in draw n's configuration k;
-    ``config_probs`` (n, K): their probabilities (rows sum to 1). ``baseline`` is
-    ``max_a E[V_a]``; by default computed from the same arrays.
-    """
-    best = (config_probs * config_values.max(axis=2)).sum(axis=1).mean()
-    if baseline is None:
-        baseline = float(np.einsum("nk,nka->a", config_probs, config_values).max()
-                         / config_values.shape[0])
-    return max(0.0, float(best - baseline))
 
 
 def evppi_binary(values_if_1: np.ndarray, values_if_0: np.ndarray,
@@ -524,14 +470,6 @@ def top_switches_exact(whatif: WhatIf) -> dict:
     return out
 
 
-def top_switches_scan(whatif: WhatIf, points: int = 1001) -> list[tuple[float, int, int]]:
-    """Brute-force grid scan of the top approach: [(midpoint, top below, top above)]."""
-    xs = np.linspace(0.0, 1.0, points)
-    tops = np.argmax(whatif.means(xs), axis=1)
-    return [((xs[i] + xs[i + 1]) / 2, int(tops[i]), int(tops[i + 1]))
-            for i in range(points - 1) if tops[i] != tops[i + 1]]
-
-
 def switching_parts(whatif: WhatIf, rules, target: int) -> dict:
     """Unrounded switching values of one variable (approach indices and verdict labels)."""
     current = whatif.current
@@ -562,10 +500,6 @@ def _check(name: str, got: np.ndarray, want: np.ndarray) -> None:
     if not np.isfinite(err) or err > CHECK_RTOL * scale:
         raise MultilinearityError(f"{name}: the value model is not multilinear (max error "
                                   f"{err:.3g}); value of information cannot be computed exactly")
-
-
-def _quoted(name: str) -> str:
-    return f"\u201c{name}\u201d"
 
 
 def voi_parts(analysis) -> dict:
@@ -649,7 +583,10 @@ def voi_parts(analysis) -> dict:
 def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
     """EVPI, per-variable EVPPI and switching values, JSON-ready.
 
-    Returns ``{"evpi": float, "evppi": [...], "switching_values": [...], "voi_method": str}``:
+    Returns ``{"evpi": float, "evppi": [...], "switching_values": [...], "voi_method": code}``.
+    Every ``sentence`` and ``method`` here is a code (a ``{"code": ...}`` dict with the
+    unrounded numbers and names it needs, or a string); :mod:`cruxfit.reports.wording`
+    replaces them with words before the result is written.
 
     * ``evppi``: ``{variable, name, value, share, method, best_if_true, best_if_false,
       p_true, sentence}`` per belief variable plus one ``{"variable": "ratings", ...,
@@ -689,17 +626,14 @@ def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
         r = evppi_binary(parts["v1"][j][::k], parts["v0"][j][::k], theta[::k, j])
         value = bounded(var.id, r["value"])
         b1, b0 = slugs[r["best_if_1"]], slugs[r["best_if_0"]]
-        q = _quoted(var.name)
+        # What the row says, as a code with its unrounded numbers (cruxfit.reports.wording).
         if b1 == b0 or value <= 0:
-            sentence = (f"Knowing for certain whether {q} is true would not change your best "
-                        f"choice: {names[slugs[r['best']]]} has the highest expected value either "
-                        "way, so settling it is worth nothing for this decision.")
+            sentence = {"code": "no-change", "belief": var.name,
+                        "best": names[slugs[r["best"]]]}
         else:
-            sentence = (f"Knowing for certain whether {q} is true would change your best choice "
-                        f"often enough to be worth {_fmt_value(value)} value units "
-                        f"({_fmt_share(share(value))} of what perfect knowledge of everything "
-                        f"would be worth): if it is true, {names[b1]} is best; if not, "
-                        f"{names[b0]}.")
+            sentence = {"code": "changes", "belief": var.name, "value": value,
+                        "share": share(value), "best_if_true": names[b1],
+                        "best_if_false": names[b0]}
         rows.append({"variable": var.id, "name": var.name, "value": _r(value),
                      "share": _r(share(value)), "method": EXACT_METHOD,
                      "p_true": _r(r["p1"]), "best_if_true": b1, "best_if_false": b0,
@@ -715,13 +649,8 @@ def voi_summary(analysis, mode: str = SWITCH_MODE) -> dict:
         "method": RATINGS_METHOD, "exact_value": _r(parts["ratings_exact"]), "p_true": None,
         "capped_at_evpi": ratings_capped,
         "best_if_true": None, "best_if_false": None,
-        "sentence": (
-            "Knowing every approach's ratings (tractability, value if alignment is hard or easy, "
-            "neglectedness) exactly instead of as Low/Medium/High ranges would be worth about "
-            f"{_fmt_value(rv)} value units ({_fmt_share(share(rv))} of what perfect knowledge of "
-            "everything would be worth)."
-            if rv > 0 else
-            "Knowing every approach's ratings exactly would not change your best choice."),
+        "sentence": ({"code": "ratings", "value": rv, "share": share(rv)} if rv > 0
+                     else {"code": "ratings-no-change"}),
         "_order": len(lib.variables), "_value": rv,
     })
     rows.sort(key=lambda x: (-x["_value"], x["_order"]))
@@ -751,35 +680,17 @@ def _switching_row(var, whatif: WhatIf, rules, target: int, slugs, names) -> dic
                               "to": slugs[top[side][2]]} if top[side] else None)
                       for side in ("below", "above")}
 
-    seed_name = names[slugs[target]]
-    lead = f"If your credence in {_quoted(var.name)}"
-    now = f"(now {current:.2f})"
-    if verdict_switch is None:
-        text = (f"No change of your credence in {_quoted(var.name)} anywhere between 0 and 1 "
-                f"would change the verdict on {seed_name} ({sp['verdict_now']}).")
-    else:
-        b, a = vs["below"], vs["above"]
-        if b and a:
-            text = (f"{lead} fell below {b['credence']:.2f} {now}, the verdict on {seed_name} "
-                    f"would change from {b['from']} to {b['to']}; if it rose above "
-                    f"{a['credence']:.2f}, from {a['from']} to {a['to']}.")
-        elif b:
-            text = (f"{lead} fell below {b['credence']:.2f} {now}, the verdict on {seed_name} "
-                    f"would change from {b['from']} to {b['to']}.")
-        else:
-            text = (f"{lead} rose above {a['credence']:.2f} {now}, the verdict on {seed_name} "
-                    f"would change from {a['from']} to {a['to']}.")
-    texts = [text]
-    if top_switch is None:
-        texts.append(f"{names[slugs[top['top']]]} keeps the highest expected value at any "
-                     "credence.")
-    else:
-        for side, word in (("below", "Below"), ("above", "Above")):
-            if top[side]:
-                x, frm, to = top[side]
-                texts.append(f"{word} {x:.2f}, {names[slugs[to]]} would overtake "
-                             f"{names[slugs[frm]]} as the approach with the highest expected "
-                             "value.")
+    # What the row says, as a code with its unrounded numbers and the names it needs
+    # (cruxfit.reports.wording words it).
+    def named(hit):
+        return None if hit is None else {"credence": hit[0], "from": names[slugs[hit[1]]],
+                                         "to": names[slugs[hit[2]]]}
+
+    sentence = {"code": "switching", "belief": var.name, "target": names[slugs[target]],
+                "current": current, "verdict_now": sp["verdict_now"],
+                "verdict": {side: (dict(s) if s else None) for side, s in vs.items()},
+                "top": names[slugs[top["top"]]],
+                "top_below": named(top["below"]), "top_above": named(top["above"])}
     return {"variable": var.id, "name": var.name, "current": _r(current),
             "verdict_now": sp["verdict_now"], "verdict_switch": verdict_switch,
-            "top_now": slugs[top["top"]], "top_switch": top_switch, "sentence": " ".join(texts)}
+            "top_now": slugs[top["top"]], "top_switch": top_switch, "sentence": sentence}

@@ -40,13 +40,8 @@ CHECK_RTOL = 1e-10
 #: How the corner values are stored (exact round trip of every double).
 ENCODING = "float64-le-base64"
 
-METHOD = (
-    "The value of every approach is linear in each belief taken one at a time, so its "
-    "expected value at any set of credences follows exactly from its value in each yes/no "
-    "combination of the beliefs it depends on; the rating uncertainty averages out exactly "
-    "because ratings are independent of beliefs, so rating means are used. The panel "
-    "treats each credence as a single number (no uncertainty around it)."
-)
+#: How the table is computed, as a code (worded by :mod:`cruxfit.reports.wording`).
+METHOD = "multilinear-corners"
 
 
 def corners(n_vars: int) -> np.ndarray:
@@ -84,14 +79,15 @@ def build_table(vm, *, rng_seed: int = 20261129, checks: int = 64) -> dict:
 
     Returns ``{"available": True, "variables": [ids], "approaches": [slugs], "encoding",
     "tables": [{"variables": [indices into variables], "values": base64}], "method"}``, or
-    ``{"available": False, "reason": ...}`` when the table cannot be exact.
+    ``{"available": False, "reason": {"code": ..., ...}}`` when the table cannot be exact
+    (``method`` and ``reason`` are codes; :mod:`cruxfit.reports.wording` words them).
     """
     var_ids = list(vm.var_ids)
     n_vars = len(var_ids)
     if n_vars > MAX_VARIABLES:
         return {"available": False,
-                "reason": f"the library has {n_vars} beliefs; the exact table is built for at "
-                          f"most {MAX_VARIABLES}"}
+                "reason": {"code": "too-many-beliefs", "beliefs": n_vars,
+                           "limit": MAX_VARIABLES}}
     z = corners(n_vars)
     full = vm.values(z, vm.mean_ratings(z.shape[0]))  # (2^V, A)
     tables = []
@@ -122,8 +118,7 @@ def build_table(vm, *, rng_seed: int = 20261129, checks: int = 64) -> dict:
     if not np.all(np.abs(got - want) <= tol):
         worst = float(np.max(np.abs(got - want)))
         return {"available": False,
-                "reason": "the value model is not multilinear in the credences (the table "
-                          f"missed it by {worst:.3g}), so no exact what-if can be offered"}
+                "reason": {"code": "not-multilinear", "missed_by": worst}}
     return {
         "available": True,
         "variables": var_ids,

@@ -56,6 +56,7 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
     coincide with each profile's own and only beliefs (and overrides) differ.
     """
     from cruxfit.models.compare import compare_analyses
+    from cruxfit.reports.wording import add_wording
 
     t0 = time.perf_counter()
     results, analyses = [], []
@@ -63,7 +64,7 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
         result, analysis = run_any(library, subject, seed, say=say)
         results.append(result)
         analyses.append(getattr(analysis, "org", analysis))
-    comparison = compare_analyses(*analyses)
+    comparison = add_wording(compare_analyses(*analyses))
     comparison["results"] = {"a": results[0], "b": results[1]}
     comparison["provenance"] = {**results[0]["provenance"],
                                 "input_sha256": [r["provenance"]["input_sha256"] for r in results]}
@@ -75,10 +76,12 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
 def _add_voi(result: dict, analysis: Analysis) -> None:
     from cruxfit.models import voi  # noqa: PLC0415  (numpy only, but not needed by light commands)
     from cruxfit.models.whatif import table_for  # noqa: PLC0415
+    from cruxfit.reports.wording import add_wording  # noqa: PLC0415
 
     result.update(voi.voi_summary(analysis))
     deciding_beliefs(result)
     result["whatif"] = table_for(analysis)
+    add_wording(result)  # the models leave codes where the result carries sentences
 
 
 def _timing(seconds: dict) -> dict:

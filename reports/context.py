@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 from cruxfit.reports import numbers as _numbers
+from cruxfit.reports.wording import STATUS_CODE
 
 AUDIENCES = ("individual", "advisor", "grantmaker")
 INCONCLUSIVE = "inconclusive"
@@ -35,9 +36,9 @@ DIMENSIONS = (
 )
 DIMENSION_LABEL = dict(DIMENSIONS)
 
-#: How the analysis states each checklist status, and how the report marks it.
-STATUS_CLASS = {"you hold this": "holds", "you do not hold this": "not-held",
-                "undecided": "undecided"}
+#: How the report marks each checklist status as the result states it: by its code
+#: (cruxfit.reports.wording), which the stylesheet's status-* classes use.
+STATUS_CLASS = STATUS_CODE
 
 
 class ReportError(ValueError):
@@ -312,8 +313,10 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     good = result["checklist"].get("good_fit", [])
     less = result["checklist"].get("less_relevant", [])
     fit_counts = {
-        "good_held": sum(r["status"] == "you hold this" for r in good), "good_total": len(good),
-        "less_held": sum(r["status"] == "you hold this" for r in less), "less_total": len(less),
+        "good_held": sum(STATUS_CODE.get(r["status"]) == "holds" for r in good),
+        "good_total": len(good),
+        "less_held": sum(STATUS_CODE.get(r["status"]) == "holds" for r in less),
+        "less_total": len(less),
     }
 
     # ---- what would change your mind

@@ -25,6 +25,7 @@ from typing import Any
 
 from cruxfit.reports import numbers as N
 from cruxfit.reports.context import build_context, discussion_questions
+from cruxfit.reports.wording import STATUS_CODE
 
 LENGTHS = ("full", "short")
 
@@ -300,7 +301,7 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
 
     checklist = result.get("checklist") or {}
     for row in checklist.get("good_fit") or []:
-        if row.get("status") == "you do not hold this":
+        if STATUS_CODE.get(row.get("status")) == "not-held":
             out.append({
                 "kind": "good-fit", "crux": row.get("text", ""),
                 "question": (f"The page says the approach suits people who believe “{row['text']}”; "
@@ -309,7 +310,7 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
                 "why": "disagrees with the page's good-fit list",
             })
     good = checklist.get("good_fit") or []
-    if good and all(row.get("status") == "you hold this" for row in good):
+    if good and all(STATUS_CODE.get(row.get("status")) == "holds" for row in good):
         out.append({
             "kind": "good-fit", "crux": "good-fit list",
             "question": (f"You hold all {len(good)} beliefs the page lists for people the approach "
@@ -318,7 +319,7 @@ def advisor_questions(result: dict, limit: int = 6) -> list[dict]:
             "why": "agrees with the whole good-fit list",
         })
     for row in checklist.get("less_relevant") or []:
-        if row.get("status") == "you hold this":
+        if STATUS_CODE.get(row.get("status")) == "holds":
             out.append({
                 "kind": "less-relevant", "crux": row.get("text", ""),
                 "question": (f"You agree that “{row['text']}” "

@@ -26,6 +26,7 @@ from cruxfit.reports.context import (
     points,
     signed as _signed,
 )
+from cruxfit.reports.wording import ONE_RESPONDENT, STATUS_CODE
 
 #: Up to this many members the disagreement map shows one row per member; beyond it, one
 #: strip per belief (every member a dot, no names), and the report says so.
@@ -35,8 +36,9 @@ LIST_MEMBER_LIMIT = 30
 #: On page 1, each side of the crux to discuss first names at most this many members.
 SIDE_NAMES_LIMIT = 8
 
-ORG_STATUS = {"you hold this": "the organisation holds this",
-              "you do not hold this": "the organisation does not hold this",
+#: Checklist statuses in the organisation's words, by status code (cruxfit.reports.wording).
+ORG_STATUS = {"holds": "the organisation holds this",
+              "not-held": "the organisation does not hold this",
               "undecided": "undecided"}
 
 
@@ -183,7 +185,7 @@ def build_org_context(result: dict, audience: str = "individual") -> dict:
         b["spread"] = num(d.get("spread"))
     for key in ("good_fit", "less_relevant"):
         for r in ctx["checklist"][key]:
-            r["status"] = ORG_STATUS.get(r["status"], r["status"])
+            r["status"] = ORG_STATUS.get(STATUS_CODE.get(r["status"]), r["status"])
     for c in ctx["cruxes"]:
         c["members"] = _crux_members(c["variable"], members, org_credence(c["variable"]),
                                      large=n > LIST_MEMBER_LIMIT)
@@ -285,7 +287,7 @@ def _discuss_first(df: dict, rank_by_var: dict, members: list[dict], name_of, or
         nm for nm, x in credence.items() if nm not in below]
     low, high = r.get("low") or {}, r.get("high") or {}
     if len(members) < 2:
-        sentence = "With one respondent there is no disagreement to discuss."
+        sentence = ONE_RESPONDENT
     elif low and high:
         sentence = (f"Members' credences range from {pct(low.get('credence'))} "
                     f"({low.get('member')}) to {pct(high.get('credence'))} ({high.get('member')}). "

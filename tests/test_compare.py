@@ -11,6 +11,7 @@ import pytest
 from cruxfit.models import compare
 from cruxfit.models.analysis import evaluate
 from cruxfit.cruxes.profile import load_profile, parse_profile
+from cruxfit.reports.wording import add_wording
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DIAG = {"converged": True, "reasons": []}
@@ -113,6 +114,27 @@ def test_identical_analyses_compare_to_all_zeros(library):
     assert all(r[q] == 0.0 for r in res["contributions"] for q in Q)
     assert res["verdict_change"]["changed"] is False
     assert res["overrides_differ"] is False
+
+
+def test_rows_carry_codes_that_the_wording_turns_into_sentences(library):
+    pa, pb = profile(library, "example.yaml"), profile(library, "optimistic.yaml")
+    a = analysis_of(library, pa, beta_theta(library, 400, 1))
+    b = analysis_of(library, pb, beta_theta(library, 400, 2, {"safety": 0.25}))
+    res = compare.compare_analyses(a, b)
+    assert res["method"] == compare.METHOD
+    codes = [r["sentence"] for r in res["contributions"]]
+    assert {c["code"] for c in codes} <= {"shared", "credence-change"}
+    worded = add_wording(res)
+    assert "Shapley" in worded["method"]
+    for row, code in zip(worded["contributions"], codes, strict=True):
+        if code["code"] == "shared":
+            assert row["sentence"] == (f"The answers bearing on \u201c{row['name']}\u201d are the "
+                                       "same in both profiles, so this belief explains none of "
+                                       "the difference.")
+        else:
+            assert row["sentence"].startswith(f"The change in credence in \u201c{row['name']}\u201d"
+                                              f" from {code['credence_a']:.2f} ")
+            assert row["sentence"].endswith(" value points.")
 
 
 def test_identical_profiles_with_different_draws_compare_to_zeros(library):

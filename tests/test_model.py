@@ -12,9 +12,10 @@ from scipy.stats import beta as beta_dist
 from cruxfit.cruxes.library import load_library
 from cruxfit.models.analysis import analyse, evaluate
 from cruxfit.models.elicitation import build_model, loglik_matrix, observations
-from cruxfit.models.exact import exact_margin, posterior_on_grid, posterior_sds
+from cruxfit.models.exact import posterior_on_grid, posterior_sds
 from cruxfit.cruxes.profile import parse_profile
 from cruxfit.models.values import ValueModel
+from oracles import exact_margin
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = load_library()

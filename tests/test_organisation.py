@@ -15,6 +15,7 @@ from cruxfit.cruxes.library import load_library
 from cruxfit.cruxes.csvinput import read_organisation
 from cruxfit.models.organisation import analyse_organisation, org_to_dict
 from cruxfit.cruxes.profile import Organisation, parse_profile
+from cruxfit.reports.wording import add_wording
 
 LIB = load_library()
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,6 +170,18 @@ def test_organisation_json_has_members_and_verdicts(split_team):
     assert res["verdict"]["label"] in ("strong fit", "good fit", "mixed", "less relevant")
     differing = [m for m in res["members"] if m["differs"]]
     assert differing and all(m["why"]["main"][0]["variable"] == "safety" for m in differing)
+
+
+def test_discuss_first_why_is_a_code_worded_from_the_top_row(split_team):
+    _, res = split_team
+    df = res["discuss_first"]
+    assert df["why"] == {"code": "verdict-changes" if df["ranking"][0]["verdict_changes"]
+                         else "largest-move"}
+    worded = add_wording({"discuss_first": dict(df)})["discuss_first"]["why"]
+    top = df["ranking"][0]
+    assert worded.startswith(f"Members' credence in \"{top['name']}\" ranges from "
+                             f"{top['low']['credence']:.2f} ({top['low']['member']})")
+    assert f"moves by {top['impact']:.2f} value points" in worded
 
 
 def _simulate_safety_answers(rng, theta):

@@ -18,6 +18,8 @@ from cruxfit.models import voi
 from cruxfit.models.analysis import evaluate
 from cruxfit.models.decision import rank_summary, ev_rank, verdict_for
 from cruxfit.cruxes.profile import load_profile
+from cruxfit.reports.wording import add_wording
+from oracles import evpi_from_configurations, top_switches_scan
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +52,8 @@ def parts(analysis):
 
 @pytest.fixture(scope="module")
 def summary(analysis):
-    return voi.voi_summary(analysis)
+    """The summary as the pipeline writes it: the model's codes in words."""
+    return add_wording(voi.voi_summary(analysis))
 
 
 # ----------------------------------------------------------------------------- hand-computed
@@ -89,7 +92,7 @@ def test_evpi_from_configurations_hand_computed():
     vals = np.array([[[2.0, 0.0], [0.0, 1.0]]])  # one draw, two configurations
     probs = np.array([[0.5, 0.5]])
     # E[max] = 0.5*2 + 0.5*1 = 1.5; max E = max(1, 0.5) = 1.
-    assert voi.evpi_from_configurations(vals, probs) == pytest.approx(0.5)
+    assert evpi_from_configurations(vals, probs) == pytest.approx(0.5)
 
 
 class _ToyValueModel:
@@ -213,7 +216,20 @@ def summary_slugs(library):
 
 
 def test_summary_is_deterministic(analysis, summary):
-    assert voi.voi_summary(analysis) == summary
+    assert add_wording(voi.voi_summary(analysis)) == summary
+
+
+def test_summary_leaves_codes_that_the_wording_turns_into_sentences(analysis, summary):
+    raw = voi.voi_summary(analysis)
+    assert raw["voi_method"] == voi.VOI_METHOD and "EVPI" in summary["voi_method"]
+    for before, after in zip(raw["evppi"] + raw["switching_values"],
+                             summary["evppi"] + summary["switching_values"], strict=True):
+        assert isinstance(before["sentence"], dict) and before["sentence"]["code"]
+        assert isinstance(after["sentence"], str) and after["sentence"].endswith(".")
+        assert "value units" not in after["sentence"]
+    worth = [r["sentence"] for r in summary["evppi"] if "worth" in r["sentence"]
+             and "nothing" not in r["sentence"]]
+    assert worth and all(" value points (" in s for s in worth)
 
 
 def test_target_rank_stats_matches_rank_summary(analysis):
@@ -340,7 +356,7 @@ def test_exact_top_switch_agrees_with_scan(analysis, parts, mode):
         w = voi.WhatIf(parts["v0"][j], parts["v1"][j], analysis.theta[:, j], mode)
         exact = voi.top_switches_exact(w)
         points = 1001
-        scan = voi.top_switches_scan(w, points=points)
+        scan = top_switches_scan(w, points=points)
         half = 0.5 / (points - 1) + 1e-12
         cur = w.current
         below = [s for s in scan if s[0] < cur]
@@ -405,3 +421,19 @@ def test_voi_on_a_sampled_posterior(library):
     assert all(0 <= r["value"] <= s["evpi"] for r in s["evppi"])
     verdict, _ = a.verdict()
     assert {r["verdict_now"] for r in s["switching_values"]} == {verdict["model_label"]}
+
+
+def test_amounts_and_shares_in_words():
+    from cruxfit.reports import wording
+
+    assert [wording.amount(v) for v in (0.0, -1e-9, 0.00012345, 0.0123, 1.005)] == \
+        ["0", "0", "0.00012", "0.01", "1.00"]
+    assert [wording.share(s) for s in (0.0, 0.004, 0.333, 1.0)] == \
+        ["0%", "less than 1%", "33%", "100%"]
+
+
+def test_wording_leaves_a_stored_result_unchanged():
+    import copy
+
+    stored = json.loads((REPO_ROOT / "tests" / "golden" / "example_result.json").read_text())
+    assert add_wording(copy.deepcopy(stored)) == stored

@@ -17,6 +17,7 @@ from cruxfit.models import whatif
 from cruxfit.models.analysis import evaluate
 from cruxfit.cruxes.profile import load_profile, parse_profile
 from cruxfit.pipeline.run import _add_voi
+from cruxfit.reports.wording import add_wording
 from cruxfit.models.values import ValueModel, personal_fit_factors
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +127,9 @@ def test_a_value_model_that_is_not_multilinear_gets_no_table(library):
     vm.values = squared
     table = whatif.build_table(vm)
     assert table["available"] is False
-    assert "not multilinear" in table["reason"]
+    assert table["reason"]["code"] == "not-multilinear" and table["reason"]["missed_by"] > 0
+    worded = add_wording({"whatif": table})["whatif"]
+    assert worded["reason"].startswith("the value model is not multilinear in the credences")
 
 
 def test_encoding_round_trips_every_double():
