@@ -348,16 +348,16 @@ def test_batch_folder_reports_links_fifos_and_devices_and_does_not_echo_linked_c
 
 
 def test_batch_planning_contains_an_unexpected_failure_to_its_item(tmp_path, monkeypatch):
-    import cruxfit.cruxes.profile as profile_mod
+    import cruxfit.pipeline.report as report_mod  # where the batch's reader looks it up
 
-    real = profile_mod.load_profile
+    real = report_mod.load_profile
 
     def load(path, library):
         if Path(path).name == "bad.json":
             raise RuntimeError("boom")
         return real(path, library)
 
-    monkeypatch.setattr(profile_mod, "load_profile", load)
+    monkeypatch.setattr(report_mod, "load_profile", load)
     from cruxfit.pipeline.batch import plan
 
     (tmp_path / "bad.json").write_text(json.dumps(GOOD))
