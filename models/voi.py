@@ -69,6 +69,7 @@ exact switching values ~0.02 s.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Sequence
 
@@ -154,6 +155,27 @@ def _rating_coefficients(vm, theta: np.ndarray) -> np.ndarray:
         u = np.array([m >> j & 1 for j in range(4)], dtype=float)
         corners.append(vm.values(theta, np.broadcast_to(u, (n, a, 4)).copy()))
     return _mobius(np.stack(corners))
+
+
+#: Rating coefficients in every world configuration with neutral personal fit, per library:
+#: they depend on the library's tilts and priors only, so a batch computes them once.
+_CONFIG_COEF: dict[tuple[str, int], np.ndarray] = {}
+
+
+def _configuration_coefficients(vm, configs: np.ndarray) -> np.ndarray:
+    """:func:`_rating_coefficients` over the world configurations, cached per library.
+
+    Overrides change only the rating distributions (not the corners of the rating cube), and
+    personal fit multiplies each approach's value, so the cached neutral-fit coefficients
+    times the fit factors are the coefficients of this value model.
+    """
+    key = (vm.library.sha256, configs.shape[0])
+    if key not in _CONFIG_COEF:
+        neutral = copy.copy(vm)
+        neutral.fit = np.ones_like(vm.fit)
+        _CONFIG_COEF.clear()  # one library at a time: 16 x 2^V x A floats (~27 MB at V = 14)
+        _CONFIG_COEF[key] = _rating_coefficients(neutral, configs)
+    return _CONFIG_COEF[key] * vm.fit[None, None, :]
 
 
 def _configurations(n_vars: int) -> np.ndarray:
@@ -546,7 +568,7 @@ def voi_parts(analysis) -> dict:
     coef_e, theta_e, values_e = coef[:, ::step], theta[::step], values[::step]
     mono_e = mono[::step]
     n_e = theta_e.shape[0]
-    cz = _rating_coefficients(vm, configs)  # (16, K, A)
+    cz = _configuration_coefficients(vm, configs)  # (16, K, A)
     cz_t = np.ascontiguousarray(cz.transpose(0, 2, 1))  # (16, A, K)
     used = [m for m in range(cz.shape[0]) if np.any(cz[m] != 0) or np.any(coef[m] != 0)]
     # One batched matrix product per chunk of draws: for each approach a,

@@ -437,3 +437,19 @@ def test_wording_leaves_a_stored_result_unchanged():
 
     stored = json.loads((REPO_ROOT / "tests" / "golden" / "example_result.json").read_text())
     assert add_wording(copy.deepcopy(stored)) == stored
+
+
+def test_cached_configuration_coefficients_equal_the_direct_ones_with_fit_and_overrides(library):
+    """The per-library cache of the 2^V configuration coefficients scales by personal fit;
+    it must give exactly what the value model itself gives, for any fit."""
+    a = synthetic_analysis(library, n=50)
+    vm = a.value_model
+    configs = voi._configurations(len(library.variables))
+    voi._CONFIG_COEF.clear()
+    neutral = voi._configuration_coefficients(vm, configs)  # fills the cache
+    assert np.allclose(neutral, voi._rating_coefficients(vm, configs), rtol=1e-13, atol=1e-15)
+    fitted = vm.__class__(library, personal_fit={s: 0.5 + 0.1 * i for i, s in enumerate(vm.slugs)})
+    got = voi._configuration_coefficients(fitted, configs)  # from the cache
+    want = voi._rating_coefficients(fitted, configs)
+    assert not np.allclose(want, neutral)  # the fit really changes them
+    assert np.allclose(got, want, rtol=1e-13, atol=1e-15)
