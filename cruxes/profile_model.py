@@ -140,7 +140,8 @@ def answer_schema(scale: str) -> dict[str, Any]:
         value = {"type": "integer", "minimum": 1, "maximum": 7}
         return {"anyOf": [value, {"const": UNSURE}, {"type": "null"}]}
     value = {"type": "number", "minimum": 0, "maximum": 1}
-    percent = {"type": "string", "pattern": r"^\s*\d{1,3}(\.\d+)?\s*%\s*$",
+    # What _PERCENT reads and check_answer keeps: 0% to 100% (a leading zero allowed).
+    percent = {"type": "string", "pattern": r"^\s*(0?\d{1,2}(\.\d+)?|100(\.0+)?)\s*%\s*$",
                "description": 'a percentage such as "70%" (0% to 100%)'}
     return {"anyOf": [value, percent, {"const": UNSURE}, {"type": "null"}]}
 
@@ -244,8 +245,12 @@ def _reason(value: Any) -> str:
     return value.strip()
 
 
-Name = Annotated[str, BeforeValidator(_text(missing=None, max_length=MAX_NAME, control=True)),
-                 StringConstraints(min_length=1, max_length=MAX_NAME)]
+#: Text with something besides spaces: a JSON Schema pattern is searched for, not anchored.
+NOT_BLANK = r"\S"
+# In Annotated, a BeforeValidator listed last runs first: it words the problems, and the
+# constraints before it (never failing after it) are what the JSON Schema shows.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=NOT_BLANK),
+                 BeforeValidator(_text(missing=None, max_length=MAX_NAME, control=True))]
 Notes = Annotated[Optional[Annotated[str, StringConstraints(max_length=MAX_NOTES)]],
                   BeforeValidator(_notes)]
 Level = Annotated[Literal["Low", "Medium", "High"], BeforeValidator(_level)]
@@ -280,8 +285,8 @@ class OverrideSpec(_Strict):
     hard: Level = None  # type: ignore[assignment]
     easy: Level = None  # type: ignore[assignment]
     neglectedness: Level = None  # type: ignore[assignment]
-    reason: Annotated[str, BeforeValidator(_reason),
-                      StringConstraints(min_length=1, max_length=MAX_REASON)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=MAX_REASON, pattern=NOT_BLANK),
+                      BeforeValidator(_reason)]
 
     @model_validator(mode="wrap")
     @classmethod
@@ -490,9 +495,10 @@ def _build(library: Library) -> ProfileModels:
                                        "grantmaker's memo says how far the model agrees with it).")]
     AnswersField = Annotated[Answers, BeforeValidator(_mapping(
         MISSING["individual", "answers"], "must be a mapping from statement id to answer"))]
-    FitField = Annotated[Fit, BeforeValidator(_mapping(
+    # An empty value under fit or overrides reads as none given.
+    FitField = Annotated[Optional[Fit], BeforeValidator(_mapping(
         None, "must be a mapping from fit item id to a 1-7 answer"))]
-    OverridesField = Annotated[Overrides, BeforeValidator(_mapping(
+    OverridesField = Annotated[Optional[Overrides], BeforeValidator(_mapping(
         None, "must be a mapping from approach slug to ratings"))]
 
     Individual = create_model(
@@ -532,8 +538,8 @@ def _build(library: Library) -> ProfileModels:
         "Organisation",
         __config__=ConfigDict(**config, title="Organisation", json_schema_extra={
             "description": "Several respondents analysed together."}),
-        name=(Annotated[str, BeforeValidator(_org_name),
-                        StringConstraints(min_length=1, max_length=MAX_NAME)], ...),
+        name=(Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=NOT_BLANK),
+                        BeforeValidator(_org_name)], ...),
         kind=(Literal["organisation"], ...),
         respondents=(Annotated[list[Member], BeforeValidator(respondents),  # type: ignore[valid-type]
                                Field(min_length=1, max_length=MAX_RESPONDENTS)], ...),
