@@ -245,12 +245,25 @@ def _reason(value: Any) -> str:
     return value.strip()
 
 
+#: What a missing required field is told, by (kind of record, field).
+MISSING = {
+    ("individual", "name"): "is missing; give the respondent's or organisation's name as text",
+    ("member", "name"): "is missing; give the respondent's or organisation's name as text",
+    ("organisation", "name"): "is missing; give the organisation's name as text",
+    ("individual", "answers"): "is missing; give a mapping from statement id to answer (see `cruxfit template`)",
+    ("member", "answers"): "is missing; give a mapping from statement id to answer (see `cruxfit template`)",
+    ("organisation", "respondents"): "is missing; list the respondents, each with a name and answers",
+    ("override", "reason"): "is missing; every override needs a stated reason (text)",
+}
+
+
 #: Text with something besides spaces: a JSON Schema pattern is searched for, not anchored.
 NOT_BLANK = r"\S"
 # In Annotated, a BeforeValidator listed last runs first: it words the problems, and the
 # constraints before it (never failing after it) are what the JSON Schema shows.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME, pattern=NOT_BLANK),
-                 BeforeValidator(_text(missing=None, max_length=MAX_NAME, control=True))]
+                 BeforeValidator(_text(missing=MISSING["individual", "name"], max_length=MAX_NAME,
+                                       control=True))]
 Notes = Annotated[Optional[Annotated[str, StringConstraints(max_length=MAX_NOTES)]],
                   BeforeValidator(_notes)]
 Level = Annotated[Literal["Low", "Medium", "High"], BeforeValidator(_level)]
@@ -314,16 +327,6 @@ assert tuple(d for d in OverrideSpec.model_fields if d != "reason") == DIMENSION
 
 # --------------------------------------------------------------------------- messages
 
-#: What a missing required field is told, by (kind of record, field).
-MISSING = {
-    ("individual", "name"): "is missing; give the respondent's or organisation's name as text",
-    ("member", "name"): "is missing; give the respondent's or organisation's name as text",
-    ("organisation", "name"): "is missing; give the organisation's name as text",
-    ("individual", "answers"): "is missing; give a mapping from statement id to answer (see `cruxfit template`)",
-    ("member", "answers"): "is missing; give a mapping from statement id to answer (see `cruxfit template`)",
-    ("organisation", "respondents"): "is missing; list the respondents, each with a name and answers",
-    ("override", "reason"): "is missing; every override needs a stated reason (text)",
-}
 
 
 def _container(loc: tuple, kind: str) -> str:
@@ -351,6 +354,7 @@ class ProfileModels:
     individual: type[BaseModel]
     member: type[BaseModel]
     organisation: type[BaseModel]
+    answers: type[BaseModel]
     #: Python field name of each statement id and fit item (ids hold dashes).
     answer_fields: dict[str, str]
     fit_fields: dict[str, str]
@@ -427,8 +431,11 @@ def error_order(error: Any, raw: Any, positions: dict[int, dict[str, int]]):
             pos, child = 0, None
         if where in ("record", "member"):
             last = depth == len(loc) - 1
-            rank = (0, pos) if (last and unknown) else (
-                1, _FIELD_ORDER.index(part) if part in _FIELD_ORDER else len(_FIELD_ORDER))
+            if last and unknown and depth == 0 and part == "respondents":
+                rank = (-1, 0)  # an individual with respondents: said first, as the kind is
+            else:
+                rank = (0, pos) if (last and unknown) else (
+                    1, _FIELD_ORDER.index(part) if part in _FIELD_ORDER else len(_FIELD_ORDER))
         elif where == "override":
             rank = (1, 0) if part == "reason" else (0, pos)
         else:
@@ -547,5 +554,5 @@ def _build(library: Library) -> ProfileModels:
                          BeforeValidator(_org_notes)], None),
         overrides=(OverridesField, None),
     )
-    return ProfileModels(library, Individual, Member, Organisation, answer_fields, fit_fields,
-                         override_fields)
+    return ProfileModels(library, Individual, Member, Organisation, Answers, answer_fields,
+                         fit_fields, override_fields)

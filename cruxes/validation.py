@@ -35,9 +35,18 @@ def fail(message: str) -> NoReturn:
 
 def with_extra(error: ValidationError | None, title: str, extra: Iterable[InitErrorDetails]):
     """A ValidationError holding the errors of `error` (if any) and the extra ones."""
-    details: list[Any] = list(error.errors()) if error is not None else []
+    details: list[Any] = [_again(e) for e in error.errors()] if error is not None else []
     details += list(extra)
     return ValidationError.from_exception_data(title, details)
+
+
+def _again(error: Any) -> InitErrorDetails:
+    """An error as raised again: a worded one needs its error object back, not its name."""
+    kind = worded(error["ctx"]["message"]) if error["type"] == WORDED else error["type"]
+    again = InitErrorDetails(type=kind, loc=error["loc"], input=error["input"])
+    if "ctx" in error and error["type"] != WORDED:
+        again["ctx"] = error["ctx"]
+    return again
 
 
 def field_path(loc: Loc) -> str:
@@ -74,4 +83,12 @@ def problems_from(errors: Iterable[Any], file: str,
     errors = list(errors)
     if order is not None:
         errors.sort(key=order)
-    return [Problem(file, field_path(e["loc"]), word(e, i)) for i, e in enumerate(errors)]
+    return [Problem(file, field_path(_loc(e)), word(e, i)) for i, e in enumerate(errors)]
+
+
+def _loc(error: Any) -> Loc:
+    """The error's location; a mapping key that is not text (YAML `1:`) is shown as its text."""
+    loc = error["loc"]
+    if error["type"] == "invalid_key" and loc:
+        return (*loc[:-1], str(loc[-1]))
+    return loc

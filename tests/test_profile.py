@@ -199,6 +199,11 @@ BAD = [
     pytest.param(_override("governance: {reason: Slow.}"), ".yaml",
                  [("overrides.governance", f"overrides nothing; name at least one of {DIMS}")],
                  id="override-nothing"),
+    pytest.param(_override("governance: {reason: ''}"), ".yaml",
+                 [("overrides.governance.reason",
+                   "is missing; every override needs a stated reason (text)"),
+                  ("overrides.governance", f"overrides nothing; name at least one of {DIMS}")],
+                 id="override-nothing-and-no-reason"),
     pytest.param(_override("governance: Low"), ".yaml",
                  [("overrides.governance", "must be a mapping of rating dimension to level plus "
                                            'a reason, not "Low"')], id="override-not-a-mapping"),
