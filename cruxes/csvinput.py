@@ -24,6 +24,9 @@ import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from cruxfit.cruxes.errors import InputError, Problem, Problems
 from cruxfit.cruxes.library import Library
@@ -39,15 +42,9 @@ from cruxfit.cruxes.forms import (
     place_columns,
     redact,
 )
-from cruxfit.cruxes.profile import (
-    MAX_NAME,
-    MAX_RESPONDENTS,
-    Organisation,
-    Profile,
-    _control_message,
-    check_answer,
-    control_char,
-)
+from cruxfit.cruxes.profile import MAX_NAME, MAX_RESPONDENTS, Organisation, Profile
+from cruxfit.cruxes.profile_model import profile_models
+from cruxfit.cruxes.validation import message_of
 
 DELIMITERS = (",", ";", "\t", "|")
 FORM_SUFFIXES = (".csv", ".xlsx")
@@ -380,49 +377,19 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
     if not body:
         problems.add("", "has a header but no respondents")
 
-    order = {sid: k for k, sid in enumerate(statements)}
-    fit_order = [f.id for f in library.fit_items]
+    answer_fields = profile_models(library).answer_fields
+    fit_fields = profile_models(library).fit_fields
     name_cols = placement.of("name")
     first_cols, last_cols = placement.of("first"), placement.of("last")
     role_cols = placement.of("role")
     people: list[tuple[int, str | None, dict]] = []
     private_names = []
+    respondent = profile_models(library).member
     for number, row in body:
         k = position[number]
         if len(row) != width and (len(row) < width or any(c.strip() for c in row[width:])):
             problems.add(f"row {number}", f"has {len(row)} cells but the header has {width}; "
                                           "check the quoting and the delimiter of this row")
-            continue
-        answers, unsure, fit = {}, [], {}
-        bad = False
-        for col in columns:
-            if col.kind not in ("answer", "fit"):
-                continue
-            scale = statements[col.ident].scale if col.kind == "answer" else "fit7"
-            raw = row[col.index]
-            value = answer_value(raw, scale, percent=col.percent)
-            checked, message = check_answer("agree7" if scale == "fit7" else scale,
-                                            "unsure" if value is None else value)
-            if message:
-                if scale == "agree7":
-                    hint = 'a label such as "Strongly agree", or blank for unsure'
-                elif scale == "fit7":
-                    hint = 'a label such as "very well", or blank for unsure'
-                    message = message.replace("strongly disagree", "not at all").replace(
-                        "strongly agree", "very well")
-                else:  # the message names probabilities and percentages already
-                    hint = ("a number from 0 to 100, " if col.percent else "") + "or blank for unsure"
-                problems.add(f"row {number}, column {col.ident}",
-                             redact(message.replace('or "unsure"', hint)))
-                bad = True
-            elif checked is None:
-                if col.kind == "answer":
-                    unsure.append(col.ident)
-            elif col.kind == "answer":
-                answers[col.ident] = checked
-            else:
-                fit[col.ident] = checked
-        if bad:
             continue
 
         def cells(cols, row=row):
@@ -437,20 +404,29 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
             person = cand[:MAX_NAME]
             break
         role = next((c for c in cells(role_cols) if c and not has_private(c)), None)
-        # Names and roles reach terminal lines, file names and report titles: a control
-        # character (an escape sequence, say) is refused here as in a YAML profile.
-        for what, text in (("name", person), ("role", role)):
-            if text and control_char(text):
-                problems.add(f"row {number}, {what}", _control_message(text))
-                bad = True
-        if bad:
+        # A row is a respondent: checked by the same model as one in a YAML organisation
+        # (answers on the library's scales; names and roles, which reach terminal lines, file
+        # names and report titles, without control characters).
+        # (A role is kept to its first MAX_NAME characters, as it always was.)
+        data, column_of = _row_data(row, columns, statements, person or f"Respondent {k}",
+                                    role[:MAX_NAME] if role else None)
+        try:
+            checked = respondent.model_validate(data)
+        except ValidationError as exc:
+            for where, message in _row_problems(exc.errors(), column_of):
+                problems.add(f"row {number}, {where}", message)
             continue
+        given = checked.answers.model_fields_set
+        answers = {sid: getattr(checked.answers, attr)
+                   for sid, attr in answer_fields.items() if attr in given}
+        unsure = tuple(sid for sid, value in answers.items() if value is None)
+        fit = {fid: getattr(checked.fit, attr) for fid, attr in fit_fields.items()}
         if any(has_private(c) for c in candidates + cells(role_cols)):
             private_names.append(number)
-        people.append((number, person, {
-            "answers": dict(sorted(answers.items(), key=lambda kv: order[kv[0]])),
-            "unsure": tuple(sorted(unsure, key=order.__getitem__)),
-            "fit": {f: fit[f] for f in fit_order if f in fit},
+        people.append((number, person, {  # answers and fit in library order
+            "answers": {sid: value for sid, value in answers.items() if value is not None},
+            "unsure": unsure,
+            "fit": {fid: value for fid, value in fit.items() if value is not None},
             "role": role[:MAX_NAME] if role else None, "k": k,
         }))
     if private_names:
@@ -466,6 +442,59 @@ def read_form(path: str | Path, library: Library, layout: str = "auto") -> FormR
                                 sha256=table.sha256, form=layout_used, **data))
     problems.raise_if_any()
     return FormRead(profiles, [redact(w) for w in warnings], table.sha256, placement)
+
+
+_ANSWER_HINTS = {
+    "agree7": 'a label such as "Strongly agree", or blank for unsure',
+    "fit7": 'a label such as "very well", or blank for unsure',
+}
+
+
+def _row_data(row: list[str], columns, statements, name: str, role: str | None):
+    """A form row as a respondent's data, and the column each answer came from.
+
+    Blank cells and "unsure" labels read as unsure (None). A statement with two columns is
+    already a problem of the header; the row takes its first column.
+    """
+    answers: dict[str, Any] = {}
+    fit: dict[str, Any] = {}
+    column_of: dict[tuple[str, str], Any] = {}
+    for col in columns:
+        if col.kind not in ("answer", "fit"):
+            continue
+        key = ("answers" if col.kind == "answer" else "fit", col.ident)
+        if key in column_of:
+            continue
+        scale = statements[col.ident].scale if col.kind == "answer" else "fit7"
+        value = answer_value(row[col.index], scale, percent=col.percent)
+        (answers if col.kind == "answer" else fit)[col.ident] = value
+        column_of[key] = (col, scale)
+    data = {"name": name, "answers": answers, "fit": fit}
+    if role is not None:
+        data["role"] = role
+    return data, column_of
+
+
+def _row_problems(errors, column_of) -> list[tuple[str, str]]:
+    """(where in the row, message) for each problem of a row, cells in column order.
+
+    An answer that is off its scale hides the row's name and role problems, as the row is
+    dropped for it already.
+    """
+    cells, texts = [], []
+    for error in errors:
+        loc, message = error["loc"], message_of(error) or error["msg"]
+        if len(loc) == 2 and tuple(loc) in column_of:
+            col, scale = column_of[tuple(loc)]
+            hint = _ANSWER_HINTS.get(scale)
+            if hint is None:  # the message names probabilities and percentages already
+                hint = ("a number from 0 to 100, " if col.percent else "") + "or blank for unsure"
+            cells.append((col.index, f"column {col.ident}", redact(message.replace('or "unsure"', hint))))
+        else:
+            texts.append((str(loc[0]), message))
+    if cells:
+        return [(where, message) for _, where, message in sorted(cells, key=lambda c: c[0])]
+    return sorted(texts, key=lambda t: ("name", "role").index(t[0]) if t[0] in ("name", "role") else 2)
 
 
 def _unique_names(people, warnings: list[str], file: str):

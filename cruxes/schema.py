@@ -1,72 +1,27 @@
-"""JSON Schema of the profile format, generated from the crux library."""
+"""The profile format in other forms: its JSON Schema and a template to fill in."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from cruxfit.cruxes.library import DIMENSIONS, LEVELS, Library
-from cruxfit.cruxes.profile import KINDS, MAX_NAME, MAX_NOTES, MAX_REASON, UNSURE
-
-UNSURE_SCHEMA = {"anyOf": [{"const": UNSURE}, {"type": "null"}]}
-
-
-def answer_schema(scale: str) -> dict[str, Any]:
-    if scale == "agree7":
-        value = {"type": "integer", "minimum": 1, "maximum": 7}
-    else:
-        value = {"type": "number", "minimum": 0, "maximum": 1}
-        percent = {"type": "string", "pattern": r"^\s*\d{1,3}(\.\d+)?\s*%\s*$",
-                   "description": 'a percentage such as "70%" (0% to 100%)'}
-        return {"anyOf": [value, percent, {"const": UNSURE}, {"type": "null"}]}
-    return {"anyOf": [value, {"const": UNSURE}, {"type": "null"}]}
+from cruxfit.cruxes.library import Library
+from cruxfit.cruxes.profile_model import profile_models
 
 
 def profile_schema(library: Library, version: str) -> dict[str, Any]:
-    answers = {
-        s.id: {"description": s.text, "x-scale": s.scale, "x-variable": s.variable,
-               "x-favours": s.favours, **answer_schema(s.scale)}
-        for s in library.statements
-    }
-    override = {
-        "type": "object",
-        "properties": {
-            **{d: {"enum": list(LEVELS)} for d in DIMENSIONS},
-            "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON},
-        },
-        "required": ["reason"],
-        "minProperties": 2,
-        "additionalProperties": False,
-    }
+    """The JSON Schema of profiles, generated from the models the reader validates with.
+
+    An individual or an organisation; the statement ids, fit items and approach slugs are
+    those of `library`.
+    """
+    generated = profile_models(library).schema_type().json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"cruxfit-profile-{version}",
         "title": "cruxfit belief profile",
-        "description": "One respondent's answers to the cruxfit statements (YAML or JSON).",
-        "type": "object",
-        "required": ["name", "answers"],
-        "additionalProperties": False,
-        "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME},
-            "kind": {"enum": list(KINDS[:1]), "default": "individual",
-                     "description": "Only individual profiles are supported so far."},
-            "notes": {"type": "string", "maxLength": MAX_NOTES},
-            "answers": {"type": "object", "properties": answers, "additionalProperties": False},
-            "fit": {
-                "type": "object",
-                "description": "Optional personal fit: how well each item describes you, 1-7.",
-                "properties": {f.id: {"description": f.text, **answer_schema("agree7")}
-                               for f in library.fit_items},
-                "additionalProperties": False,
-            },
-            "overrides": {
-                "type": "object",
-                "properties": {a.slug: override for a in library.ranked},
-                "additionalProperties": False,
-            },
-            "plan": {"enum": [a.slug for a in library.ranked],
-                     "description": "Optional: the approach you plan to work on (a grantmaker's "
-                                    "memo says how far the model agrees with it)."},
-        },
+        "description": "One respondent's answers to the cruxfit statements, or an "
+                       "organisation's respondents (YAML or JSON).",
+        **generated,
     }
 
 

@@ -30,9 +30,12 @@ from typing import Any, Callable, TextIO
 
 import yaml
 
-from cruxfit.cruxes.errors import InputError, Problem, Problems
+from cruxfit.cruxes.errors import InputError, Problem
 from cruxfit.cruxes.library import AGREE7_LABELS, Library, default_library_dir
-from cruxfit.cruxes.profile import MAX_NAME, UNSURE, Profile, check_answer, parse_profile_text
+from cruxfit.cruxes.profile import MAX_NAME, UNSURE, Profile, parse_profile_text
+
+# The progress file's format (its keys, its version, its checks) is described there.
+from cruxfit.cruxes.progress import PROGRESS_KEYS, PROGRESS_VERSION, read_progress  # noqa: F401
 from cruxfit.cruxes.sections import (
     FIT7_LABELS,
     Question,
@@ -46,9 +49,6 @@ DEFAULT_OUTPUT = Path("profile.yaml")
 PROGRESS_SUFFIX = ".progress.yaml"
 #: Longest reply read from one line of input (a name is at most 200 characters).
 MAX_REPLY = 1000
-PROGRESS_VERSION = 1
-PROGRESS_KEYS = ("progress_version", "cruxfit", "library_sha256", "output", "name", "answers",
-                 "fit_section", "fit")
 
 HELP_WORDS = ("?", "h", "help")
 UNSURE_WORDS = ("", "s", UNSURE)
@@ -224,65 +224,21 @@ def load_progress(path: Path, library: Library, err: TextIO) -> State:
     """Read a progress file back; every problem is reported naming the file and the field."""
     from cruxfit.cruxes.loading import load_document
 
-    data = load_document(path)
-    problems = Problems(str(path))
-    fix = "; fix it or delete the file to start again"
-    if not isinstance(data, dict):
-        problems.add("(top level)", f"is not a cruxfit progress file{fix}")
-        problems.raise_if_any()
-    for key in data:
-        if key not in PROGRESS_KEYS:
-            problems.add(str(key), f"is not a progress key{fix}")
-    if data.get("progress_version") != PROGRESS_VERSION:
-        problems.add("progress_version", f"must be {PROGRESS_VERSION}; this file was not written "
-                                         f"by this version of cruxfit assess{fix}")
-    state = State()
-    name = data.get("name")
-    if name is not None:
-        if not isinstance(name, str) or not _name_ok(name):
-            problems.add("name", f"must be printable text of at most {MAX_NAME} characters{fix}")
-        else:
-            state.name = name
+    progress, problems = read_progress(load_document(path), library, str(path))
+    if problems:
+        raise InputError(problems)
+    state = State(name=progress.name)
     statements = {s.id: s for s in library.statements}
-    dropped: list[str] = []
-    answers = data.get("answers") or {}
-    if not isinstance(answers, dict):
-        problems.add("answers", f"must be a mapping from statement id to answer{fix}")
-        answers = {}
-    for sid, value in answers.items():
-        if sid not in statements:
-            dropped.append(str(sid))
-            continue
-        checked, message = check_answer(statements[sid].scale, value)
-        if message:
-            problems.add(f"answers.{sid}", message + fix)
-        else:
-            scale = statements[sid].scale
-            state.answers[sid] = UNSURE if checked is None else _stored(scale, checked)
-    fit_section = data.get("fit_section")
-    if fit_section is not None and not isinstance(fit_section, bool):
-        problems.add("fit_section", f"must be true, false or empty{fix}")
-    elif library.fit_items:
-        state.fit_section = fit_section
-    items = {f.id for f in library.fit_items}
-    fit = data.get("fit") or {}
-    if not isinstance(fit, dict):
-        problems.add("fit", f"must be a mapping from fit item id to answer{fix}")
-        fit = {}
-    for fid, value in fit.items():
-        if fid not in items:
-            dropped.append(str(fid))
-            continue
-        checked, message = check_answer("agree7", value)
-        if message:
-            problems.add(f"fit.{fid}", message + fix)
-        else:
-            state.fit[fid] = UNSURE if checked is None else int(checked)
-    problems.raise_if_any()
-    if dropped:
+    for sid, value in progress.answers.items():
+        state.answers[sid] = UNSURE if value is None else _stored(statements[sid].scale, value)
+    if library.fit_items:
+        state.fit_section = progress.fit_section
+    for fid, value in progress.fit.items():
+        state.fit[fid] = UNSURE if value is None else int(value)
+    if progress.dropped:
         err.write(f"Note: {path}: the crux library has changed since this progress was saved; "
-                  f"answers to questions it no longer has are dropped: {', '.join(dropped)}\n")
-    elif data.get("library_sha256") not in (None, library.sha256):
+                  f"answers to questions it no longer has are dropped: {', '.join(progress.dropped)}\n")
+    elif progress.library_sha256 not in (None, library.sha256):
         err.write(f"Note: {path}: the crux library has changed since this progress was saved; "
                   "the answers given are kept.\n")
     return state

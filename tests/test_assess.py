@@ -492,6 +492,55 @@ def test_a_broken_progress_file_is_named(runner, library, tmp_path):
     assert "delete the file to start again" in result.stderr
 
 
+def test_every_problem_of_a_progress_file_is_listed_at_once(library, tmp_path):
+    from cruxfit.pipeline.questionnaire import load_progress
+
+    agree7 = next(s.id for s in library.statements if s.scale == "agree7")
+    prob = next(s.id for s in library.statements if s.scale == "probability")
+    fit = library.fit_items[0].id
+    path = tmp_path / "me.yaml.progress.yaml"
+    path.write_text(yaml.safe_dump({
+        "progress_version": 2, "nmae": "Ada", 7: "x", "name": "\x1b[2J",
+        "answers": {prob: "130%", "no-such-statement": 3, agree7: 0},
+        "fit_section": "yes", "fit": {fit: 9},
+    }, sort_keys=False))
+    with pytest.raises(InputError) as info:
+        load_progress(path, library, io.StringIO())
+    fix = "; fix it or delete the file to start again"
+    a7 = 'allowed: a whole number from 1 (strongly disagree) to 7 (strongly agree), or "unsure"'
+    assert [str(p) for p in info.value.problems] == [f"{path}: {line}{fix}" for line in [
+        "nmae: is not a progress key",
+        "7: is not a progress key",
+        "progress_version: must be 1; this file was not written by this version of cruxfit assess",
+        "name: must be printable text of at most 200 characters",
+        f'answers.{prob}: "130%" is outside 0% to 100%; allowed: a probability from 0 to 1 (for '
+        'example 0.3), a percentage such as "30%", or "unsure"',
+        f"answers.{agree7}: 0 is off the 1-7 scale; {a7}",
+        "fit_section: must be true, false or empty",
+        f"fit.{fit}: 9 is off the 1-7 scale; {a7}",
+    ]]
+
+
+def test_a_progress_file_from_another_library_keeps_what_it_can(library, tmp_path):
+    from cruxfit.pipeline.questionnaire import load_progress
+
+    agree7 = next(s.id for s in library.statements if s.scale == "agree7")
+    prob = next(s.id for s in library.statements if s.scale == "probability")
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({
+        "progress_version": 1, "library_sha256": "older", "name": "Ada",
+        "answers": {prob: "30%", "gone": 4, agree7: "unsure"}, "fit_section": None,
+        "fit": {"old-item": 2, library.fit_items[0].id: 6}}))
+    err = io.StringIO()
+    state = load_progress(path, library, err)
+    assert state.name == "Ada"
+    assert state.answers == {prob: 0.3, agree7: "unsure"}
+    assert state.fit == {library.fit_items[0].id: 6}
+    assert err.getvalue() == (f"Note: {path}: the crux library has changed since this progress was "
+                              "saved; answers to questions it no longer has are dropped: gone, "
+                              "old-item\n")
+
+
 def test_help_documents_the_progress_file_and_keys(runner):
     result = runner.invoke(main, ["assess", "--help"])
     ok(result)

@@ -613,3 +613,32 @@ def test_control_characters_in_a_csv_name_or_role_are_refused(tmp_path):
     assert f"{path}: row 2, name: contains a control character (U+001B)" in res.stderr
     assert f"{path}: row 3, role: contains a control character (U+001B)" in res.stderr
     assert "\x1b" not in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_row_is_checked_like_a_respondent_of_a_yaml_organisation(tmp_path, library):
+    """Every problem of a row at once, cells in column order; a role is cut to 200 characters
+    before it is checked, as a name is (what lies beyond is never used)."""
+    from cruxfit.cruxes.csvinput import read_form
+    from cruxfit.cruxes.errors import InputError
+
+    path = tmp_path / "team.csv"
+    long_role = "r" * 200 + "\x1b[2J"
+    path.write_text("name,role,world-short-timelines,fit-careful-use,safety-sabotage,ml-engineering\n"
+                    f'Ana,"{long_role}",0.5,,4,7\n'
+                    'Bob,Lead,150%,x,9,0\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_form(path, library)
+    a7 = "a whole number from 1 (strongly disagree) to 7 (strongly agree)"
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}: row 3, column world-short-timelines: 1.5 is outside 0 to 1; allowed: a "
+        'probability from 0 to 1 (for example 0.3), a percentage such as "30%", or blank for unsure',
+        f'{path}: row 3, column fit-careful-use: "x" is not allowed; allowed: {a7}, a label such as '
+        '"Strongly agree", or blank for unsure',
+        f"{path}: row 3, column safety-sabotage: 9 is off the 1-7 scale; allowed: {a7}, a label such "
+        'as "Strongly agree", or blank for unsure',
+        f"{path}: row 3, column ml-engineering: 0 is off the 1-7 scale; allowed: a whole number from "
+        '1 (not at all) to 7 (very well), a label such as "very well", or blank for unsure',
+    ]
+    path.write_text("name,role,safety-sabotage\n" f'Ana,"{long_role}",4\n', encoding="utf-8")
+    (ana,) = read_form(path, library).profiles
+    assert ana.role == "r" * 200 and ana.answers == {"safety-sabotage": 4.0}

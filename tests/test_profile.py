@@ -199,6 +199,11 @@ BAD = [
     pytest.param(_override("governance: {reason: Slow.}"), ".yaml",
                  [("overrides.governance", f"overrides nothing; name at least one of {DIMS}")],
                  id="override-nothing"),
+    pytest.param(_override("governance: {reason: ''}"), ".yaml",
+                 [("overrides.governance.reason",
+                   "is missing; every override needs a stated reason (text)"),
+                  ("overrides.governance", f"overrides nothing; name at least one of {DIMS}")],
+                 id="override-nothing-and-no-reason"),
     pytest.param(_override("governance: Low"), ".yaml",
                  [("overrides.governance", "must be a mapping of rating dimension to level plus "
                                            'a reason, not "Low"')], id="override-not-a-mapping"),
@@ -437,6 +442,43 @@ def test_round_trip_through_yaml_and_json_text(data):
     _same(parse_profile_text(as_yaml, "p.yaml", _LIB), profile)
     as_json = json.dumps(profile.to_data(), ensure_ascii=False)
     _same(parse_profile_text(as_json, "p.json", _LIB, suffix=".json"), profile)
+
+
+_VALIDATOR = None
+
+
+def _schema_validator():
+    """The published profile schema (what `cruxfit schema` prints), as a real validator."""
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        from jsonschema import Draft202012Validator
+
+        from cruxfit.cruxes.schema import profile_schema
+
+        _VALIDATOR = Draft202012Validator(profile_schema(_LIB, "test"))
+    return _VALIDATOR
+
+
+@_PROPERTY
+@given(valid_profile_data())
+def test_profiles_written_back_satisfy_the_schema(data):
+    """What the reader accepts, and what a profile writes of itself, the schema accepts."""
+    validator = _schema_validator()
+    assert list(validator.iter_errors(data)) == []
+    assert list(validator.iter_errors(parse_profile(data, _LIB).to_data())) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"\s?-?[0-9]{0,4}(\.[0-9]{0,2})?\s?%?\s?", fullmatch=True)
+       | st.text(alphabet="0123456789.% -", max_size=8))
+def test_the_schema_and_the_reader_agree_on_percentages(text):
+    from cruxfit.cruxes.profile import check_answer
+
+    sid = next(s.id for s in _STATEMENTS if s.scale == "probability")
+    data = {"name": "Ada", "answers": {sid: text}}
+    schema_ok = not list(_schema_validator().iter_errors(data))
+    value, message = check_answer("probability", text)
+    assert schema_ok == (message is None), (text, message)
 
 
 _YAML_PIECES = st.sampled_from([
