@@ -93,22 +93,6 @@ _StrictLoader.add_implicit_resolver(
 )
 
 
-class _Dumper(yaml.SafeDumper):
-    """Writes YAML that _StrictLoader reads back unchanged (quotes '1e-3'-like text)."""
-
-
-_Dumper.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
-
-
-def dump_yaml(data: Any) -> str:
-    """YAML text for plain data, in key order, that cruxfit's reader reads back unchanged."""
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-
-
 def _short_tag(tag: str) -> str:
     return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
 

@@ -27,7 +27,8 @@ from pydantic import ValidationError
 
 from cruxfit.cruxes.errors import Problems, did_you_mean, one_of
 from cruxfit.cruxes.library import Library
-from cruxfit.cruxes.loading import decode_text, parse_document, read_text
+from cruxfit.cruxes.loading import parse_document, read_text
+
 # The format itself (fields, scales, limits and the wording of every problem) is described
 # once, as pydantic models, in profile_model; the names below are part of this module's API.
 from cruxfit.cruxes.profile_model import (  # noqa: F401
@@ -48,7 +49,6 @@ from cruxfit.cruxes.profile_model import (  # noqa: F401
     profile_models,
 )
 from cruxfit.cruxes.validation import problems_from
-
 
 
 @dataclass(frozen=True)
@@ -131,10 +131,6 @@ def load_profile(path: str | Path, library: Library) -> Profile:
     """Read and validate a profile file."""
     text = read_text(path)
     return parse_profile_text(text, str(path), library, suffix=Path(path).suffix)
-
-
-def parse_profile_bytes(raw: bytes, name: str, library: Library, suffix: str = ".yaml") -> Profile:
-    return parse_profile_text(decode_text(raw, name), name, library, suffix=suffix)
 
 
 def parse_profile_text(text: str, name: str, library: Library, *, suffix: str = ".yaml") -> Profile:

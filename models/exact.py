@@ -16,9 +16,8 @@ import numpy as np
 from scipy.stats import beta as beta_dist
 
 from cruxfit.cruxes.library import Library
-from cruxfit.models.elicitation import Observations, loglik_matrix, observations
 from cruxfit.cruxes.profile import Profile
-from cruxfit.models.values import ValueModel
+from cruxfit.models.elicitation import Observations, loglik_matrix, observations
 
 GRID = 4001
 
@@ -58,19 +57,6 @@ def posterior_on_grid(library: Library, profile: Profile, n: int = GRID) -> tupl
 def posterior_means(library: Library, profile: Profile, n: int = GRID) -> np.ndarray:
     x, w = posterior_on_grid(library, profile, n)
     return w @ x
-
-
-def posterior_sds(library: Library, profile: Profile, n: int = GRID) -> np.ndarray:
-    x, w = posterior_on_grid(library, profile, n)
-    m = w @ x
-    return np.sqrt(w @ (x**2) - m**2)
-
-
-def exact_mean_values(library: Library, profile: Profile, value_model: ValueModel | None = None) -> np.ndarray:
-    """Exact posterior mean value of every ranked approach (ratings at their means)."""
-    vm = value_model or ValueModel(library, profile.overrides)
-    theta = posterior_means(library, profile)[None, :]
-    return vm.values(theta, vm.mean_ratings(1))[0]
 
 
 @lru_cache(maxsize=64)

@@ -6,9 +6,16 @@ direct route to a number the package computes another way.
 
 from __future__ import annotations
 
-import numpy as np
+import re
+from typing import Any
 
-from cruxfit.models.exact import exact_mean_values
+import numpy as np
+import yaml
+
+from cruxfit.cruxes.library import Library
+from cruxfit.cruxes.loading import decode_text
+from cruxfit.cruxes.profile import Profile, parse_profile_text
+from cruxfit.models.exact import GRID, posterior_means, posterior_on_grid
 from cruxfit.models.values import ValueModel
 
 
@@ -24,7 +31,7 @@ def evpi_from_configurations(config_values: np.ndarray, config_probs: np.ndarray
     if baseline is None:
         baseline = float(np.einsum("nk,nka->a", config_probs, config_values).max()
                          / config_values.shape[0])
-    return max(0.0, float(best - baseline))
+    return float(best - baseline)  # no clamp: a negative EVPI is a bug the tests must see
 
 
 def top_switches_scan(whatif, points: int = 1001) -> list[tuple[float, int, int]]:
@@ -43,3 +50,38 @@ def exact_margin(library, profile) -> float:
     means = exact_mean_values(library, profile, vm)
     t = vm.index("ai-assisted")
     return float(means[t] - np.delete(means, t).max())
+
+
+def posterior_sds(library: Library, profile: Profile, n: int = GRID) -> np.ndarray:
+    """Exact posterior standard deviation of every credence (grid quadrature)."""
+    x, w = posterior_on_grid(library, profile, n)
+    m = w @ x
+    return np.sqrt(w @ (x**2) - m**2)
+
+
+def exact_mean_values(library: Library, profile: Profile, value_model: ValueModel | None = None) -> np.ndarray:
+    """Exact posterior mean value of every ranked approach (ratings at their means)."""
+    vm = value_model or ValueModel(library, profile.overrides)
+    theta = posterior_means(library, profile)[None, :]
+    return vm.values(theta, vm.mean_ratings(1))[0]
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes YAML that cruxfit's strict reader reads back unchanged (quotes '1e-3'-like text)."""
+
+
+_Dumper.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text for plain data, in key order, that cruxfit's reader reads back unchanged."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def parse_profile_bytes(raw: bytes, name: str, library: Library, suffix: str = ".yaml") -> Profile:
+    """Bytes as a profile file would hold them, decoded and read as cruxfit reads a file."""
+    return parse_profile_text(decode_text(raw, name), name, library, suffix=suffix)

@@ -19,7 +19,7 @@ import pytest
 from cruxfit.cruxes.library import load_library
 from cruxfit.models.analysis import evaluate
 from cruxfit.models.decision import data_quality, deciding_beliefs, evidence_status, verdict_for
-from cruxfit.models.exact import posterior_sds
+from oracles import posterior_sds
 from cruxfit.cruxes.profile import parse_profile
 from cruxfit.models.values import ValueModel
 
@@ -209,7 +209,7 @@ def test_deciding_beliefs_agree_with_the_switching_table():
 def test_personas_who_hold_an_approachs_own_cruxes_put_it_first(slug, answers):
     """Calibration beyond the seed (exact posterior means, no sampling): someone who holds
     the favourable side of an approach's own cruxes ranks it first by expected value."""
-    from cruxfit.models.exact import exact_mean_values
+    from oracles import exact_mean_values
 
     vm = ValueModel(LIB)
     means = exact_mean_values(LIB, profile(answers), vm)

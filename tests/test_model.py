@@ -12,7 +12,8 @@ from scipy.stats import beta as beta_dist
 from cruxfit.cruxes.library import load_library
 from cruxfit.models.analysis import analyse, evaluate
 from cruxfit.models.elicitation import build_model, loglik_matrix, observations
-from cruxfit.models.exact import posterior_on_grid, posterior_sds
+from cruxfit.models.exact import posterior_on_grid
+from oracles import posterior_sds
 from cruxfit.cruxes.profile import parse_profile
 from cruxfit.models.values import ValueModel
 from oracles import exact_margin
@@ -171,7 +172,7 @@ def _exact_margin_general(answers):
 
 
 def exact_values_for(answers):
-    from cruxfit.models.exact import exact_mean_values
+    from oracles import exact_mean_values
 
     return exact_mean_values(LIB, profile(answers))
 

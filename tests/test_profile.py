@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cruxfit.cruxes.loading import dump_yaml
+from oracles import dump_yaml, parse_profile_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +20,6 @@ from cruxfit.cruxes.profile import (
     control_char,
     load_profile,
     parse_profile,
-    parse_profile_bytes,
     parse_profile_text,
 )
 
