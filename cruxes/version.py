@@ -1,4 +1,4 @@
-"""cruxfit's own version, as installed: the one place it is looked up."""
+"""Versions as installed: cruxfit's own and its numerical dependencies'; looked up here only."""
 
 from __future__ import annotations
 
@@ -13,3 +13,19 @@ def cruxfit_version() -> str:
         return version("cruxfit")
     except PackageNotFoundError:  # pragma: no cover - running from an uninstalled tree
         return "0+unknown"
+
+
+#: The packages whose versions every result records (its provenance).
+NUMERICAL_PACKAGES = ("pymc", "pytensor", "arviz", "numpy")
+
+
+@cache
+def dependency_versions() -> dict[str, str]:
+    """The installed versions of :data:`NUMERICAL_PACKAGES`, by name."""
+    found = {}
+    for pkg in NUMERICAL_PACKAGES:
+        try:
+            found[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover - all are dependencies of cruxfit
+            found[pkg] = "unknown"
+    return found

@@ -13,13 +13,14 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib.metadata import version as pkg_version
 from typing import Any, Callable
 
 import numpy as np
 
 from cruxfit.cruxes.library import SEED_APPROACH, Library, agree7_label
 from cruxfit.cruxes.next_steps import as_dict as next_steps_dict
+from cruxfit.cruxes.profile import Profile
+from cruxfit.cruxes.version import cruxfit_version, dependency_versions
 from cruxfit.models.decision import (
     HDI_PROB,
     INCONCLUSIVE,
@@ -35,7 +36,6 @@ from cruxfit.models.decision import (
 )
 from cruxfit.models.elicitation import loglik_matrix
 from cruxfit.models.inference import Posterior, sample
-from cruxfit.cruxes.profile import Profile
 from cruxfit.models.rounding import json_round as _r
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 
@@ -325,12 +325,7 @@ class Analysis:
              "reason": o.reason}
             for slug, o in self.profile.overrides.items() for d, level in o.ratings.items()
         ]
-        versions = {}
-        for pkg in ("pymc", "pytensor", "arviz", "numpy"):
-            try:
-                versions[pkg] = pkg_version(pkg)
-            except Exception:  # pragma: no cover
-                versions[pkg] = "unknown"
+        versions = dict(dependency_versions())
         return {
             "schema_version": SCHEMA_VERSION,
             "profile": {
@@ -358,7 +353,7 @@ class Analysis:
             **self.extra,
             "diagnostics": self.diagnostics,
             "provenance": {
-                "cruxfit_version": _cruxfit_version(),
+                "cruxfit_version": cruxfit_version(),
                 "seed": self.seed,
                 "input_sha256": self.profile.sha256,
                 "library_sha256": lib.sha256,
@@ -403,13 +398,6 @@ def _beta_hdi(alpha: float, beta: float, prob: float = HDI_PROB) -> tuple[float,
                           options={"xatol": 1e-6})
     lo_tail = float(res.x)
     return float(dist.ppf(lo_tail)), float(dist.ppf(lo_tail + prob))
-
-
-def _cruxfit_version() -> str:
-    try:
-        return pkg_version("cruxfit")
-    except Exception:  # pragma: no cover
-        return "0+unknown"
 
 
 def evaluate(library: Library, profile: Profile, seed: int, theta: np.ndarray,
