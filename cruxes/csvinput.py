@@ -22,6 +22,7 @@ import io
 import os
 import stat
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from cruxfit.cruxes.errors import InputError, Problem, Problems
-from cruxfit.cruxes.library import Library
-from cruxfit.cruxes.loading import MAX_INPUT_BYTES, read_text
 from cruxfit.cruxes.forms import (
     ANONYMOUS,
     LAYOUT_CHOICES,
@@ -42,6 +41,8 @@ from cruxfit.cruxes.forms import (
     place_columns,
     redact,
 )
+from cruxfit.cruxes.library import Library
+from cruxfit.cruxes.loading import MAX_INPUT_BYTES, read_text
 from cruxfit.cruxes.profile import MAX_NAME, MAX_RESPONDENTS, Organisation, Profile
 from cruxfit.cruxes.profile_model import profile_models
 from cruxfit.cruxes.validation import message_of
@@ -215,14 +216,9 @@ def read_xlsx_table(path: str | Path) -> Table:
     if not raw.startswith(b"PK"):
         raise InputError([Problem(name, "", "is not an .xlsx workbook (export the responses as "
                                             ".xlsx or .csv)")])
-    try:
-        import openpyxl
-    except ImportError:  # pragma: no cover - a dependency of cruxfit
-        raise InputError([Problem(name, "", "reading .xlsx needs openpyxl; install it or export "
-                                            "the responses as .csv")]) from None
-    try:
-        import zipfile
+    import openpyxl  # a dependency; imported only for a workbook (~0.2 s)
 
+    try:
         unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(raw)).infolist())
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise InputError([Problem(name, "", "is not a readable .xlsx workbook (a damaged zip "

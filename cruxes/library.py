@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from cruxfit.cruxes.errors import InputError, LibraryError, Problem, Problems, did_you_mean, one_of
 from cruxfit.cruxes.loading import is_finite_number, load_document, read_bytes_bounded
+from cruxfit.cruxes.next_steps import read_next_steps
 
 LIBRARY_FILES = ("variables.yaml", "statements.yaml", "approaches.yaml", "seed.yaml", "model.yaml",
                  "fit.yaml")
@@ -919,7 +920,6 @@ def load_library(folder: str | Path | None = None) -> Library:
         pa.add("approaches", f'"{SEED_APPROACH}" must be ranked')
     if len([a for a in approaches if a.ranked]) < 4 and not pa:
         pa.add("approaches", "at least four ranked approaches are needed (the verdict uses the top three)")
-    from cruxfit.cruxes.next_steps import read_next_steps
 
     next_steps, pnext = read_next_steps(folder, declared_apps)
     problems = [*pv.items, *ps.items, *pa.items, *pseed.items, *pm.items, *pfit.items, *pnext]

@@ -38,6 +38,7 @@ from cruxfit.models.elicitation import loglik_matrix
 from cruxfit.models.inference import Posterior, sample
 from cruxfit.models.rounding import json_round as _r
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
+from cruxfit.models.exact import answer_effects
 
 SCHEMA_VERSION = 1
 
@@ -145,7 +146,6 @@ class Analysis:
         is estimated by Pareto-smoothed importance sampling over the posterior draws and
         ``method`` says so.
         """
-        from cruxfit.models.exact import answer_effects
 
         lib = self.library
         index = {v: i for i, v in enumerate(lib.variable_ids)}

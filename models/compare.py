@@ -57,6 +57,7 @@ import numpy as np
 from cruxfit.models.decision import INCONCLUSIVE, ev_rank, margin, verdict_for
 from cruxfit.models.rounding import json_round as _r
 from cruxfit.models.voi import target_rank_stats
+from cruxfit.models.values import ValueModel
 
 QUANTITIES = ("p_best", "p_top3", "margin")
 OVERRIDES_PLAYER = "rating-overrides"
@@ -152,8 +153,6 @@ class _ValueModels:
     def get(self, overrides_b: bool, fit_b: bool):
         key = (bool(overrides_b), bool(fit_b))
         if key not in self.vm:
-            from cruxfit.models.values import ValueModel
-
             src_over = self.b if key[0] else self.a
             src_fit = self.b if key[1] else self.a
             vm = ValueModel(self.a.library, src_over.profile.overrides,
@@ -222,7 +221,6 @@ def compare_analyses(a, b) -> dict:
     """Compare profile A (before / person) with profile B (after / organisation).
 
     Returns JSON-ready data::
-
         {"a": {name, verdict, model_verdict, p_best, p_top3, margin, best_alternative, top,
                reported: {...}},
          "b": {...},

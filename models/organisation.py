@@ -13,6 +13,7 @@ verdict itself changes, is the one worth the team's time.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -20,7 +21,9 @@ from typing import Callable
 import numpy as np
 
 from cruxfit.cruxes.library import Library
+from cruxfit.cruxes.profile import Organisation, Profile
 from cruxfit.models.analysis import Analysis, evaluate
+from cruxfit.models.compare import compare_analyses
 from cruxfit.models.decision import (
     QUALITY_FLAGS,
     data_quality,
@@ -32,8 +35,6 @@ from cruxfit.models.decision import (
 )
 from cruxfit.models.inference import Posterior, sample
 from cruxfit.models.rounding import json_round as _r
-from cruxfit.cruxes.profile import Organisation, Profile
-
 
 #: Thinning of draws when explaining why a member's verdict differs (see _why_differs).
 WHY_THIN = 4
@@ -173,10 +174,6 @@ def member_rows(oa: OrgAnalysis) -> list[dict]:
 
 def _why_differs(org: Analysis, member: Analysis) -> dict:
     """Which beliefs explain a member's different verdict (Shapley over variables)."""
-    try:
-        from cruxfit.models.compare import compare_analyses
-    except ImportError:  # pragma: no cover
-        return {}
     # Every fourth draw (500 of 2000): the split of a member's difference among beliefs is
     # a summary for the table, and this keeps large organisations affordable.
     comp = compare_analyses(_thinned(org), _thinned(member))
@@ -187,8 +184,6 @@ def _why_differs(org: Analysis, member: Analysis) -> dict:
 
 
 def _thinned(analysis: Analysis, step: int = WHY_THIN) -> Analysis:
-    import dataclasses
-
     return dataclasses.replace(analysis, theta=analysis.theta[::step],
                                ratings=analysis.ratings[::step], values=analysis.values[::step])
 

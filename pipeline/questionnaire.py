@@ -32,6 +32,7 @@ import yaml
 
 from cruxfit.cruxes.errors import InputError, Problem
 from cruxfit.cruxes.library import AGREE7_LABELS, Library, default_library_dir
+from cruxfit.cruxes.loading import load_document
 from cruxfit.cruxes.profile import MAX_NAME, UNSURE, Profile, parse_profile_text
 
 # The progress file's format (its keys, its version, its checks) is described there.
@@ -43,6 +44,7 @@ from cruxfit.cruxes.sections import (
     estimated_minutes,
 )
 from cruxfit.cruxes.version import cruxfit_version
+from cruxfit.reports.files import check_output_path, write_atomic_text
 
 DEFAULT_NAME = "Me"
 DEFAULT_OUTPUT = Path("profile.yaml")
@@ -222,7 +224,6 @@ def progress_text(library: Library, state: State, output: Path, resume_cmd: str)
 
 def load_progress(path: Path, library: Library, err: TextIO) -> State:
     """Read a progress file back; every problem is reported naming the file and the field."""
-    from cruxfit.cruxes.loading import load_document
 
     progress, problems = read_progress(load_document(path), library, str(path))
     if problems:
@@ -325,7 +326,6 @@ def _scalar(value: Any) -> str:
 
 def _finish(library: Library, state: State, output: Path, progress: Path) -> Profile:
     """Write the profile (validated first, atomically), then remove the progress file."""
-    from cruxfit.reports.files import write_atomic_text
 
     text = profile_text(library, state, output)
     # Read the text back exactly as `cruxfit validate` will: a bug here must never write a file.
@@ -657,7 +657,6 @@ def run_assess(library: Library, *, output: str | Path = DEFAULT_OUTPUT, resume:
     ends before the questions do (progress is saved first). Raises :class:`AssessInterrupted`
     on Ctrl-C, after saving progress and saying so on ``stderr``.
     """
-    from cruxfit.reports.files import check_output_path, write_atomic_text
 
     inp = stdin if stdin is not None else sys.stdin
     if inp is None or getattr(inp, "closed", False):
