@@ -37,7 +37,7 @@ from cruxfit.models.inference import Posterior, sample
 from cruxfit.cruxes.profile import Profile
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _r(x: float, nd: int = 4) -> float:

@@ -10,6 +10,7 @@ from typing import Callable
 from cruxfit.cruxes.library import Library
 from cruxfit.models.analysis import Analysis, analyse
 from cruxfit.models.decision import deciding_beliefs
+from cruxfit.models.result import checked  # every result is checked against its schema
 from cruxfit.cruxes.profile import Profile
 
 
@@ -23,7 +24,7 @@ def run_analysis(library: Library, profile: Profile, seed: int, *,
     _add_voi(result, analysis)
     t2 = time.perf_counter()
     result["timing"] = _timing({**analysis.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
-    return result, analysis
+    return checked(result), analysis
 
 
 def run_org_analysis(library: Library, org, seed: int, *,
@@ -38,7 +39,7 @@ def run_org_analysis(library: Library, org, seed: int, *,
     _add_voi(result, oa.org)
     t2 = time.perf_counter()
     result["timing"] = _timing({**oa.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
-    return result, oa
+    return checked(result), oa
 
 
 def run_any(library: Library, subject, seed: int, **kwargs):
@@ -69,7 +70,7 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
                                 "input_sha256": [r["provenance"]["input_sha256"] for r in results]}
     comparison["diagnostics"] = {"a": results[0]["diagnostics"], "b": results[1]["diagnostics"]}
     comparison["timing"] = _timing({"total": time.perf_counter() - t0})
-    return comparison
+    return checked(comparison)
 
 
 def _add_voi(result: dict, analysis: Analysis) -> None:
