@@ -42,6 +42,7 @@ from pydantic import (
     Field,
     Tag,
     TypeAdapter,
+    model_validator,
 )
 
 from cruxfit.models.analysis import SCHEMA_VERSION
@@ -524,6 +525,12 @@ class WhyDiffers(Fixed):
 
 
 class Member(Fixed):
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"differs": {"const": True}}},
+        "then": {"required": ["why"]},
+        "else": {"not": {"required": ["why"]}},
+    })
+
     name: str
     role: Union[str, None]
     verdict: str
@@ -537,6 +544,12 @@ class Member(Fixed):
     differs: bool
     #: Only when ``differs``: which beliefs explain the member's different verdict.
     why: WhyDiffers = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _why_exactly_when_differs(self) -> "Member":
+        if (self.why is not None) != self.differs:
+            raise ValueError("why is given exactly when the member's verdict differs")
+        return self
 
 
 class OrganisationResult(_ResultBase):
