@@ -354,10 +354,17 @@ def template(ctx: click.Context, output: Path | None) -> None:
 
 
 @main.command()
+@click.option("--report", "report", is_flag=True,
+              help="Print the schema of the report JSON (report/compare -f json) instead.")
 @click.pass_context
 @handle_errors
-def schema(ctx: click.Context) -> None:
-    """Print the JSON Schema of the profile format."""
+def schema(ctx: click.Context, report: bool) -> None:
+    """Print the JSON Schema of the profile format (or, with --report, of the report JSON)."""
+    if report:
+        from cruxfit.models.result import report_json_schema
+
+        click.echo(json.dumps(report_json_schema(), indent=2, ensure_ascii=False))
+        return
 
     click.echo(json.dumps(profile_schema(_library(ctx), cruxfit_version()), indent=2, ensure_ascii=False))
 

@@ -40,7 +40,7 @@ from cruxfit.models.rounding import json_round as _r
 from cruxfit.models.values import RATING_DIMS, ValueModel, personal_fit_factors
 from cruxfit.models.exact import answer_effects
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: Checklist statuses (codes; :mod:`cruxfit.reports.wording` says them in words).
 HOLDS, NOT_HELD, UNDECIDED = "holds", "not-held", "undecided"

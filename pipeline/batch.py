@@ -319,7 +319,8 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
     """One stacked sampling run; returns the jobs that missed the bar."""
     from cruxfit.models.analysis import evaluate
     from cruxfit.models.inference import Diagnostics, check_convergence, sample
-    from cruxfit.pipeline.run import _add_voi
+    from cruxfit.models.result import checked
+    from cruxfit.pipeline.run import complete
 
     t0 = time.perf_counter()
     post = sample(library, [j.subject for j in group], seed, draws=draws, tune=tune, retry=False,
@@ -343,16 +344,16 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
         t1 = time.perf_counter()
         try:
             analysis = evaluate(library, job.subject, seed, post.theta[:, r, :], None, diag)
-            result = analysis.to_dict()
-            _add_voi(result, analysis)
+            result = complete(analysis.to_dict(), analysis)
+            result["timing"] = {"created": _now(), "seconds": {
+                "sample_share": round(t_sample / len(group), 3),
+                "summarise": round(time.perf_counter() - t1, 3)}}
+            result = checked(result)
         except Exception as exc:  # noqa: BLE001 - contained to this profile
             if on_error is None:
                 raise
             on_error(job, exc)
             continue
-        result["timing"] = {"created": _now(), "seconds": {
-            "sample_share": round(t_sample / len(group), 3),
-            "summarise": round(time.perf_counter() - t1, 3)}}
         on_result(job, result)
     return missed
 

@@ -1,16 +1,31 @@
-"""One analysis end to end, as the CLI runs it: sample, evaluate, summarise."""
+"""One analysis end to end: sample, evaluate, summarise, word, check.
+
+Every result - a report's, a batch's stacked run's, serve's - is finished by
+:func:`complete`: value of information, the deciding beliefs, the what-if table, the wording
+(models leave codes; reports/wording.py says them), timing, and finally a check against the
+declared result schema (models/result.py), so nothing unchecked reaches a renderer or a file.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable
 
 from cruxfit.cruxes.library import Library
 from cruxfit.cruxes.profile import Profile
+from cruxfit.models import voi
 from cruxfit.models.analysis import Analysis, analyse
+from cruxfit.models.compare import compare_analyses
 from cruxfit.models.decision import deciding_beliefs
+from cruxfit.models.organisation import analyse_organisation, org_to_dict
+from cruxfit.models.result import checked
+from cruxfit.models.whatif import table_for
+from cruxfit.reports.files import OutputError, _check_parent
+from cruxfit.reports.wording import add_wording
 
 
 def run_analysis(library: Library, profile: Profile, seed: int, *,
@@ -19,26 +34,22 @@ def run_analysis(library: Library, profile: Profile, seed: int, *,
     t0 = time.perf_counter()
     analysis = analyse(library, profile, seed, say=say, **kwargs)
     t1 = time.perf_counter()
-    result = analysis.to_dict()
-    _add_voi(result, analysis)
+    result = complete(analysis.to_dict(), analysis)
     t2 = time.perf_counter()
     result["timing"] = _timing({**analysis.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
-    return result, analysis
+    return checked(result), analysis
 
 
 def run_org_analysis(library: Library, org, seed: int, *,
                      say: Callable[[str], None] | None = None, **kwargs):
     """The organisation edition: pooled verdict, members, disagreement, crux to discuss."""
-    from cruxfit.models.organisation import analyse_organisation, org_to_dict
-
     t0 = time.perf_counter()
     oa = analyse_organisation(library, org, seed, say=say, **kwargs)
     t1 = time.perf_counter()
-    result = org_to_dict(oa)
-    _add_voi(result, oa.org)
+    result = complete(org_to_dict(oa), oa.org)
     t2 = time.perf_counter()
     result["timing"] = _timing({**oa.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
-    return result, oa
+    return checked(result), oa
 
 
 def run_any(library: Library, subject, seed: int, **kwargs):
@@ -55,9 +66,6 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
     Both runs use the same seed and number of draws, so the comparison's rating draws
     coincide with each profile's own and only beliefs (and overrides) differ.
     """
-    from cruxfit.models.compare import compare_analyses
-    from cruxfit.reports.wording import add_wording
-
     t0 = time.perf_counter()
     results, analyses = [], []
     for subject in (subject_a, subject_b):
@@ -70,18 +78,20 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
                                 "input_sha256": [r["provenance"]["input_sha256"] for r in results]}
     comparison["diagnostics"] = {"a": results[0]["diagnostics"], "b": results[1]["diagnostics"]}
     comparison["timing"] = _timing({"total": time.perf_counter() - t0})
-    return comparison
+    return checked(comparison)
 
 
-def _add_voi(result: dict, analysis: Analysis) -> None:
-    from cruxfit.models import voi  # noqa: PLC0415  (numpy only, but not needed by light commands)
-    from cruxfit.models.whatif import table_for  # noqa: PLC0415
-    from cruxfit.reports.wording import add_wording  # noqa: PLC0415
+def complete(result: dict, analysis: Analysis) -> dict:
+    """Finish an evaluated result: value of information, deciding beliefs, what-if, wording.
 
+    The caller then adds ``timing`` and passes the result through
+    :func:`cruxfit.models.result.checked` (run_analysis, run_org_analysis, the batch).
+    """
     result.update(voi.voi_summary(analysis))
     deciding_beliefs(result)
     result["whatif"] = table_for(analysis)
     add_wording(result)  # the models leave codes where the result carries sentences
+    return result
 
 
 def _timing(seconds: dict) -> dict:
@@ -93,11 +103,6 @@ def _timing(seconds: dict) -> dict:
 
 def save_posterior(analysis: Analysis, path: Path) -> None:
     """Write the InferenceData as NetCDF, atomically."""
-    import os
-    import tempfile
-
-    from cruxfit.reports.files import OutputError, _check_parent
-
     posterior = analysis.posterior
     if posterior is None:
         raise OutputError("no posterior to save")

@@ -326,8 +326,12 @@ def test_inconclusive_org_says_so_on_page_one_and_gives_no_verdict(org):
 def test_hostile_member_names_render_as_text_and_fetch_nothing(org):
     hostile = _hostile_org(org)
     html = render_html(hostile, "advisor")
-    assert "<img" not in html and "<script" not in html and "<link" not in html
-    assert html.count("<style>") == 1
+    assert "<img" not in html and "<link" not in html
+    # The only scripts are the what-if panel's own (the organisation result has its table).
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script type="application/json" id="whatif-data">', "<script>"]
+    assert "evil" not in re.search(r"<script>(.*?)</script>", html, re.S).group(1)
+    assert html.count("<style>") == 2  # our own stylesheet and the panel's
     assert "&lt;img src=&#34;http://evil.example/x.png&#34;&gt;" in html
     assert "&lt;/td&gt;&lt;/table&gt;{{ 7*7 }}" in html
     # Inside the SVG map, matplotlib escapes the names too: no element comes from a name.

@@ -27,7 +27,7 @@ from cruxfit.cruxes.sections import Question, question_order
 from cruxfit.models import whatif
 from cruxfit.models.analysis import evaluate
 from cruxfit.pipeline import questionnaire as qn
-from cruxfit.pipeline.run import _add_voi
+from cruxfit.pipeline.run import complete
 
 CHROMIUM = os.environ.get("CRUXFIT_CHROMIUM", "/usr/bin/chromium")
 SHOTS = os.environ.get("CRUXFIT_SCREENSHOTS")  # a folder to keep screenshots in
@@ -60,7 +60,7 @@ def synthetic_run(library, subject, seed, say=lambda m: None, n=600):
     theta = rng.beta(means * 8, (1 - means) * 8, size=(n, k))
     analysis = evaluate(library, subject, seed, theta, None, dict(DIAG))
     result = analysis.to_dict()
-    _add_voi(result, analysis)
+    complete(result, analysis)
     ANALYSES[subject.name] = analysis
     return result
 

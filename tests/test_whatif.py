@@ -16,7 +16,7 @@ import pytest
 from cruxfit.models import whatif
 from cruxfit.models.analysis import evaluate
 from cruxfit.cruxes.profile import load_profile, parse_profile
-from cruxfit.pipeline.run import _add_voi
+from cruxfit.pipeline.run import complete
 from cruxfit.reports.wording import add_wording
 from cruxfit.models.values import ValueModel, personal_fit_factors
 
@@ -46,7 +46,7 @@ def synthetic_result(library, profile=None, n=1000, seed=3, strength=8.0):
     theta = rng.beta(means * strength, (1 - means) * strength, size=(n, len(library.variables)))
     analysis = evaluate(library, prof, 0, theta, None, dict(DIAG))
     result = analysis.to_dict()
-    _add_voi(result, analysis)
+    complete(result, analysis)
     return result, analysis
 
 
