@@ -361,7 +361,7 @@ def template(ctx: click.Context, output: Path | None) -> None:
 def schema(ctx: click.Context, report: bool) -> None:
     """Print the JSON Schema of the profile format (or, with --report, of the report JSON)."""
     if report:
-        from cruxfit.models.result import report_json_schema
+        from cruxfit.models.result import report_json_schema  # pydantic models: only here
 
         click.echo(json.dumps(report_json_schema(), indent=2, ensure_ascii=False))
         return
