@@ -339,6 +339,9 @@ class Diagnostics(Fixed):
     attempts: Positive
     reasons: list[str]
     criteria: Criteria
+    #: Only in a batch: how many respondents were sampled together in one stacked model
+    #: (their R-hat and ESS are this respondent's own).
+    stacked_with: Positive = Field(default=None, json_schema_extra={"type": "integer"})
 
 
 class FormLayout(Fixed):

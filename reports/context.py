@@ -156,7 +156,7 @@ def build_context(result: dict, audience: str = "individual") -> dict:
     diagnostics = result.get("diagnostics") or {}
     inconclusive = v.get("label") == INCONCLUSIVE or not v.get("converged", True)
     reasons = list(diagnostics.get("reasons") or [])
-    tornado_rows = result.get("tornado") or result.get("sensitivity") or []
+    tornado_rows = result["tornado"]
     tornado_by_var = {r["variable"]: r for r in tornado_rows}
 
     def name_of(var: str) -> str:
@@ -404,13 +404,13 @@ def build_context(result: dict, audience: str = "individual") -> dict:
         "suggestions": suggestions,
         "diagnostics": _diagnostics(diagnostics, inconclusive),
         "provenance": {
-            "version": provenance.get("cruxfit_version", "—"),
-            "seed": provenance.get("seed", "—"),
-            "input_sha256": provenance.get("input_sha256", "—"),
-            "library_sha256": provenance.get("library_sha256", "—"),
-            "versions": sorted((provenance.get("versions") or {}).items()),
-            "hdi_prob": pct(provenance.get("hdi_prob", 0.9)),
-            "value_draws": provenance.get("value_draws", "—"),
+            "version": provenance["cruxfit_version"],
+            "seed": provenance["seed"],
+            "input_sha256": provenance["input_sha256"],
+            "library_sha256": provenance["library_sha256"],
+            "versions": sorted(provenance["versions"].items()),
+            "hdi_prob": pct(provenance["hdi_prob"]),
+            "value_draws": provenance["value_draws"],
             "form_layout": provenance.get("form_layout"),
             "created": created or "—",
         },
@@ -580,12 +580,12 @@ def _diagnostics(d: dict, inconclusive: bool) -> dict:
         "r_hat_max": fmt("r_hat_max", 3),
         "ess_bulk_min": fmt("ess_bulk_min", 0),
         "ess_tail_min": fmt("ess_tail_min", 0),
-        "divergences": d.get("divergences", "—"),
-        "chains": d.get("chains", "—"),
-        "draws": d.get("draws", "—"),
-        "tune": d.get("tune", "—"),
-        "target_accept": d.get("target_accept", "—"),
-        "attempts": d.get("attempts", "—"),
-        "reasons": list(d.get("reasons") or []),
+        "divergences": d["divergences"],
+        "chains": d["chains"],
+        "draws": d["draws"],
+        "tune": d["tune"],
+        "target_accept": d["target_accept"],
+        "attempts": d["attempts"],
+        "reasons": list(d["reasons"]),
         "criteria": sorted(criteria.items()),
     }

@@ -401,16 +401,6 @@ def _flags(ctx: dict, result: dict, questions: list[dict]) -> list[str]:
     flags.extend(named.get(f, f) for f in quality.get("flags") or [])
     for f, n in (quality.get("members_flagged") or {}).items():
         flags.append(f"{n} member(s) {named.get(f, f).split(':')[0]}")
-    dq = result.get("data_quality") or (result.get("verdict") or {}).get("data_quality")
-    if isinstance(dq, str) and dq:
-        flags.append(dq)
-    elif isinstance(dq, list):
-        flags.extend(str(x) for x in dq if x)
-    elif isinstance(dq, dict):
-        for k, val in dq.items():
-            if val not in (None, False, "", [], {}):
-                flags.append(f"{str(k).replace('_', ' ')}: "
-                             f"{', '.join(map(str, val)) if isinstance(val, list) else val}")
     silent = [] if org else [b["name"] for b in result.get("beliefs") or [] if not b.get("answers")]
     if silent:  # a long list would crowd the one-page memo: name up to three
         shown = ", ".join(f"“{s}”" for s in silent[:3])

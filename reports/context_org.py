@@ -201,7 +201,7 @@ def build_org_context(result: dict, audience: str = "individual") -> dict:
     if voi["switching"]:
         for row, raw in zip(voi["switching"], result.get("switching_values") or [], strict=False):
             row["sentence"] = _switch_sentence(raw, row["name"], target_name, approach_name)
-    tornado_rows = result.get("tornado") or result.get("sensitivity") or []
+    tornado_rows = result["tornado"]
     suggestions = _suggestions(voi, tornado_rows, result["cruxes"], name_of,
                                whose="the organisation's")
     if discuss["variable"] and not inconclusive and n > 1:
