@@ -429,6 +429,7 @@ def test_ctrl_c_during_sampling_stops_promptly_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_inconclusive_run_exits_3_and_says_so(tmp_path):
     """Too few draws to meet the bar: the verdict is withheld, not printed with confidence."""
     lib = tmp_path / "lib"

@@ -107,6 +107,7 @@ def test_unsure_is_missing_not_the_midpoint():
 # ----------------------------------------------------------------- exactness of the sampler
 
 
+@pytest.mark.slow
 def test_sampler_matches_quadrature_on_one_crux():
     """NUTS posterior means agree with grid quadrature within 3 Monte Carlo standard errors."""
     import arviz as az
@@ -202,6 +203,7 @@ def test_favours_is_borne_out_by_the_model(statement):
         assert any(abs(hi[vm.index(s)] - lo[vm.index(s)]) > 0.05 for s in movers), statement.id
 
 
+@pytest.mark.slow
 def test_monotonicity_holds_under_sampling_too():
     """Spot check with MCMC: the extreme answers order the margin beyond Monte Carlo noise."""
     lo = analyse(LIB, profile({"less-bootstrapping-dangerous": 1}), seed=5)
@@ -241,6 +243,7 @@ def test_override_moves_numbers_in_the_expected_direction():
 # ----------------------------------------------------------------- determinism and verdicts
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_json(tmp_path):
     from click.testing import CliRunner
 
@@ -267,6 +270,7 @@ def test_same_seed_gives_identical_json(tmp_path):
     assert sum(r["p_top3"] for r in data["approaches"]) == pytest.approx(3.0, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_different_seed_changes_only_noise():
     a = analyse(LIB, profile({"safety-sabotage": 2}), seed=1).to_dict()
     b = analyse(LIB, profile({"safety-sabotage": 2}), seed=2).to_dict()
@@ -282,6 +286,7 @@ def _persona(answers):
     return analyse(LIB, profile(answers), seed=3).to_dict()
 
 
+@pytest.mark.slow
 def test_calibration_good_fit_beliefs_make_a_strong_or_good_fit():
     good = {b.statement: 7 for b in LIB.seed.good_fit}
     good.update({b.statement: 1 for b in LIB.seed.less_relevant})
@@ -292,6 +297,7 @@ def test_calibration_good_fit_beliefs_make_a_strong_or_good_fit():
     assert res["verdict"]["p_top3"] >= 0.55
 
 
+@pytest.mark.slow
 def test_calibration_less_relevant_beliefs_make_it_less_relevant():
     bad = {b.statement: 7 for b in LIB.seed.less_relevant}
     bad.update({b.statement: 1 for b in LIB.seed.good_fit})
@@ -299,6 +305,7 @@ def test_calibration_less_relevant_beliefs_make_it_less_relevant():
     assert res["verdict"]["label"] == "less relevant"
 
 
+@pytest.mark.slow
 def test_calibration_agent_foundations_persona():
     """Long timelines and hard alignment put agent foundations near the top."""
     res = _persona({"world-short-timelines": 0.05, "world-alignment-hard": 0.95,
@@ -307,12 +314,14 @@ def test_calibration_agent_foundations_persona():
     assert "agent-foundations" in top, top
 
 
+@pytest.mark.slow
 def test_calibration_coordination_optimist_favours_governance():
     res = _persona({"world-coordination": 7, "world-alignment-hard": 0.8})
     top = [r["slug"] for r in res["approaches"][:3]]
     assert "governance" in top or "international" in top, top
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,expected", [
     ("optimistic.yaml", {"strong fit", "good fit"}),
     ("sceptical.yaml", {"less relevant"}),
@@ -327,6 +336,7 @@ def test_example_profiles_get_sensible_verdicts(name, expected):
 # ----------------------------------------------------------------- convergence honesty
 
 
+@pytest.mark.slow
 def test_too_few_draws_is_inconclusive_not_a_verdict():
     a = analyse(LIB, profile({"safety-sabotage": 2}), seed=0, draws=100, tune=100, retry=False)
     d = a.to_dict()
@@ -364,6 +374,7 @@ def test_personal_fit_multiplies_values_and_is_reported_apart():
     assert rows["governance"]["personal_fit"] < 1
 
 
+@pytest.mark.slow
 def test_calibration_agent_foundations_persona_with_maths_skill_ranks_it_first():
     res = analyse(LIB, profile({"world-short-timelines": 0.1, "world-alignment-hard": 0.9},
                                fit={"maths-philosophy": 7}), seed=4).to_dict()
