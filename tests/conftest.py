@@ -27,6 +27,17 @@ def library() -> Library:
     return load_library()
 
 
+@pytest.fixture(scope="session")
+def example_analysis(library):
+    """data/example.yaml sampled with seed 0 (real MCMC, so for slow tests only), once per session:
+    tests that only read this posterior share it instead of sampling it again."""
+    from cruxfit.cruxes.profile import load_profile
+    from cruxfit.models.analysis import analyse
+
+    root = Path(__file__).resolve().parents[1]
+    return analyse(library, load_profile(root / "data" / "example.yaml", library), seed=0)
+
+
 @pytest.fixture
 def tmp_library(tmp_path: Path) -> Path:
     """A writable copy of the bundled library folder (YAML files only) for a test to break."""

@@ -260,13 +260,12 @@ def test_different_libraries_are_refused(library, tmp_library):
 
 
 @pytest.mark.slow
-def test_compare_sampled_profiles_before_and_after_advice(library):
+def test_compare_sampled_profiles_before_and_after_advice(library, example_analysis):
     from cruxfit.models.analysis import analyse
 
-    pa = profile(library)
     pb = profile(library, answers={"safety-aligned-enough": 7, "safety-sabotage": 1,
                                    "less-bootstrapping-dangerous": 1}, label="After advice")
-    a = analyse(library, pa, seed=0)
+    a = example_analysis  # data/example.yaml, seed 0
     b = analyse(library, pb, seed=0)
     res = compare.compare_analyses(a, b)
     rows = {r["variable"]: r for r in res["contributions"]}

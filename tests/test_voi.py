@@ -394,11 +394,8 @@ def test_no_switch_sentence_when_the_verdict_never_changes():
 
 
 @pytest.mark.slow
-def test_voi_on_a_sampled_posterior(library):
-    from cruxfit.models.analysis import analyse
-
-    prof = load_profile(REPO_ROOT / "data" / "example.yaml", library)
-    a = analyse(library, prof, seed=0)
+def test_voi_on_a_sampled_posterior(example_analysis):
+    a = example_analysis
     s = voi.voi_summary(a)
     json.dumps(s)
     assert s["evpi"] >= 0
