@@ -126,6 +126,7 @@ def test_identical_profiles_with_different_draws_compare_to_zeros(library):
     assert res["b"]["name"] == "Someone else"
 
 
+@pytest.mark.heavy
 def test_contributions_sum_to_total_and_shared_variable_is_exactly_zero(library):
     pa = profile(library, "example.yaml")
     pb = profile(library, "optimistic.yaml")
@@ -143,6 +144,7 @@ def test_contributions_sum_to_total_and_shared_variable_is_exactly_zero(library)
     assert [r["variable"] for r in res["contributions"]] == list(library.variable_ids)
 
 
+@pytest.mark.heavy
 def test_unrounded_shapley_sums_exactly(library):
     """The decomposition before rounding: efficiency to floating-point precision."""
     pa, pb = profile(library, "example.yaml"), profile(library, "sceptical.yaml")
@@ -228,6 +230,7 @@ def test_personal_fit_player(library):
     assert_sums(res)
 
 
+@pytest.mark.heavy
 def test_beliefs_overrides_and_fit_together(library):
     over = {"governance": {"tractability": "High", "reason": "Testing three kinds of player."}}
     pa = profile(library)

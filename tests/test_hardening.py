@@ -296,6 +296,7 @@ _scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10), st.floats(al
                      st.text(max_size=8), st.lists(st.integers(), max_size=2))
 
 
+@pytest.mark.heavy
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(["variables.yaml", "statements.yaml", "approaches.yaml", "seed.yaml",
                         "model.yaml", "fit.yaml"]), st.integers(0, 10_000), _scalars)

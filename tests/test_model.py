@@ -27,6 +27,7 @@ def profile(answers, name="t", **extra):
 # ----------------------------------------------------------------- model structure, no sampling
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("answers", [
     {},
     {"safety-sabotage": 7},
@@ -41,6 +42,7 @@ def test_model_logp_and_gradient_are_finite(answers):
     assert np.all(np.isfinite(model.compile_dlogp()(point)))
 
 
+@pytest.mark.heavy
 def test_every_data_profile_builds_a_finite_model():
     from cruxfit.cruxes.profile import load_profile
 
@@ -51,6 +53,7 @@ def test_every_data_profile_builds_a_finite_model():
         assert np.all(np.isfinite(model.compile_dlogp()(point))), path
 
 
+@pytest.mark.heavy
 def test_numpy_likelihood_matches_pymc_likelihood():
     """The numpy twin (used for exactness and influence) equals PyMC's log-likelihood."""
     prof = profile({"safety-sabotage": 2, "scaling-improves": 6, "fit-timelines-need-ai": 5,
@@ -176,6 +179,7 @@ def exact_values_for(answers):
     return exact_mean_values(LIB, profile(answers))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("statement", LIB.statements, ids=lambda s: s.id)
 def test_favours_is_borne_out_by_the_model(statement):
     """Raising agreement with a favours=+1 statement never lowers AI-assisted alignment's
