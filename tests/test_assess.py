@@ -704,6 +704,7 @@ def test_ctrl_c_in_a_real_terminal_then_resume(library, tmp_path):
         child.sendline(value)
     child.expect(re.escape(f"[4/{len(order)}]"))
     child.expect(PROMPT)
+    assert child.isalive(), "the questionnaire ended before Ctrl-C: the test proves nothing"
     child.sendintr()
     child.expect(re.escape("Interrupted; progress saved to me.yaml.progress.yaml; run "
                            "`cruxfit assess -o me.yaml --resume` to continue."))

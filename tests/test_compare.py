@@ -148,6 +148,7 @@ def test_identical_profiles_with_different_draws_compare_to_zeros(library):
     assert res["b"]["name"] == "Someone else"
 
 
+@pytest.mark.heavy
 def test_contributions_sum_to_total_and_shared_variable_is_exactly_zero(library):
     pa = profile(library, "example.yaml")
     pb = profile(library, "optimistic.yaml")
@@ -165,6 +166,7 @@ def test_contributions_sum_to_total_and_shared_variable_is_exactly_zero(library)
     assert [r["variable"] for r in res["contributions"]] == list(library.variable_ids)
 
 
+@pytest.mark.heavy
 def test_unrounded_shapley_sums_exactly(library):
     """The decomposition before rounding: efficiency to floating-point precision."""
     pa, pb = profile(library, "example.yaml"), profile(library, "sceptical.yaml")
@@ -250,6 +252,7 @@ def test_personal_fit_player(library):
     assert_sums(res)
 
 
+@pytest.mark.heavy
 def test_beliefs_overrides_and_fit_together(library):
     over = {"governance": {"tractability": "High", "reason": "Testing three kinds of player."}}
     pa = profile(library)
@@ -282,13 +285,12 @@ def test_different_libraries_are_refused(library, tmp_library):
 
 
 @pytest.mark.slow
-def test_compare_sampled_profiles_before_and_after_advice(library):
+def test_compare_sampled_profiles_before_and_after_advice(library, example_analysis):
     from cruxfit.models.analysis import analyse
 
-    pa = profile(library)
     pb = profile(library, answers={"safety-aligned-enough": 7, "safety-sabotage": 1,
                                    "less-bootstrapping-dangerous": 1}, label="After advice")
-    a = analyse(library, pa, seed=0)
+    a = example_analysis  # data/example.yaml, seed 0
     b = analyse(library, pb, seed=0)
     res = compare.compare_analyses(a, b)
     rows = {r["variable"]: r for r in res["contributions"]}

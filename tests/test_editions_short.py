@@ -90,12 +90,14 @@ def pdfs(results) -> dict[tuple[str, str], bytes]:
     return out
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("name", NAMES)
 def test_handout_is_at_most_two_pages_and_memo_exactly_one(pdfs, name):
     assert len(_reader(pdfs[(name, "handout")]).pages) <= 2
     assert len(_reader(pdfs[(name, "memo")]).pages) == 1
 
 
+@pytest.mark.heavy
 def test_advisor_handout_adds_one_page_of_session_plan(pdfs):
     pages = _texts(pdfs[("example", "advisor-short")])
     assert len(pages) == 3
@@ -118,6 +120,7 @@ def test_memo_stays_one_page_with_long_name_notes_plan_and_overrides(results, na
     assert len(_reader(pdf).pages) == 1
 
 
+@pytest.mark.heavy
 def test_memo_with_appendix_carries_the_full_report(results, pdfs):
     r = results["example"]
     with_app = render_pdf(r, "grantmaker", appendix=True)
@@ -128,6 +131,7 @@ def test_memo_with_appendix_carries_the_full_report(results, pdfs):
     assert "Terms used in this report" in text and "The full report follows" in text
 
 
+@pytest.mark.heavy
 def test_no_near_empty_last_page(pdfs):
     for key in (("example", "full"), ("example", "handout"), ("sceptical", "handout")):
         pages = _texts(pdfs[key])
@@ -138,6 +142,7 @@ def test_no_near_empty_last_page(pdfs):
 
 
 # ----------------------------------------------------------------------------- font sizes
+@pytest.mark.heavy
 @pytest.mark.parametrize("edition", ["handout", "memo"])
 def test_short_editions_set_all_text_at_least_9_5_pt(pdfs, edition):
     small, total, where = _small_words(pdfs[("example", edition)])
@@ -145,6 +150,7 @@ def test_short_editions_set_all_text_at_least_9_5_pt(pdfs, edition):
     assert small == 0, where[:10]
 
 
+@pytest.mark.heavy
 def test_full_report_body_text_is_at_least_9_5_pt(pdfs):
     # Plot labels (inside the SVG charts) and the running header/footer may be smaller.
     small, total, where = _small_words(pdfs[("example", "full")])
@@ -160,6 +166,7 @@ def test_grantmaker_one_liner_is_not_monospace(results):
 
 
 # ----------------------------------------------------------------------------- handout
+@pytest.mark.heavy
 def test_handout_first_page_answers_the_question(results, pdfs):
     r = results["example"]
     first, second = _texts(pdfs[("example", "handout")])

@@ -337,6 +337,7 @@ def test_the_cli_refuses_with_one_line_per_problem_and_exit_2(tmp_path):
 _cell = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 
 
+@pytest.mark.heavy
 @settings(max_examples=200, deadline=None)
 @given(rows=st.lists(st.lists(_cell, min_size=3, max_size=3), min_size=1, max_size=6),
        delimiter=st.sampled_from([",", ";", "\t", "|"]),

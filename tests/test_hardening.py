@@ -296,6 +296,7 @@ _scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 10), st.floats(al
                      st.text(max_size=8), st.lists(st.integers(), max_size=2))
 
 
+@pytest.mark.heavy
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.sampled_from(["variables.yaml", "statements.yaml", "approaches.yaml", "seed.yaml",
                         "model.yaml", "fit.yaml"]), st.integers(0, 10_000), _scalars)
@@ -392,16 +393,23 @@ def test_stale_temporary_files_of_a_killed_writer_are_cleaned(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [1.5, 4.0, 7.0])
+@pytest.mark.parametrize("delay", [0.5, 3.0, 6.0])
 def test_kill_9_during_a_report_leaves_no_partial_file_and_a_rerun_completes(tmp_path, delay):
     out = tmp_path / "r.pdf"
-    proc = subprocess.Popen(_cruxfit("report", str(ROOT / "data/mixed.yaml"), "-o", str(out), "-q"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(delay)
-    proc.kill()
-    proc.wait()
-    if out.exists():  # it finished before the kill: then it must be whole
-        assert out.read_bytes().rstrip().endswith(b"%%EOF")
+    proc = subprocess.Popen(_cruxfit("report", str(ROOT / "data/mixed.yaml"), "-o", str(out)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        # Counted from the first progress line: the analysis has started.
+        assert proc.stderr.readline().startswith("Analysing")
+        time.sleep(delay)
+        assert proc.poll() is None, "the report finished before the kill: the test proves nothing"
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL  # killed, not finished
+    assert not out.exists()
     res = subprocess.run(_cruxfit("report", str(ROOT / "data/mixed.yaml"), "-o", str(out), "-q"),
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
@@ -419,6 +427,7 @@ def test_ctrl_c_during_sampling_stops_promptly_and_writes_nothing(tmp_path):
     line = proc.stderr.readline()
     assert line.startswith("Analysing")
     time.sleep(2.5)
+    assert proc.poll() is None, "the report finished before Ctrl-C: the test proves nothing"
     t0 = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
@@ -429,6 +438,7 @@ def test_ctrl_c_during_sampling_stops_promptly_and_writes_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_inconclusive_run_exits_3_and_says_so(tmp_path):
     """Too few draws to meet the bar: the verdict is withheld, not printed with confidence."""
     lib = tmp_path / "lib"
@@ -457,20 +467,35 @@ def test_kill_9_during_a_batch_loses_no_finished_work_and_a_rerun_completes(tmp_
         (inputs / f"p{i}.json").write_text(json.dumps(
             {"name": f"Applicant {i}", "answers": {"safety-sabotage": 1 + i, "fit-careful-use": 7 - i}}))
     out = tmp_path / "out"
-    proc = subprocess.Popen(_cruxfit("batch", str(inputs), "-o", str(out), "-f", "json", "-q"),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    time.sleep(9)
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole tree, rendering workers included
-    proc.wait()
-    done_before = {p.name for p in out.glob("applicant-*.json")} if out.exists() else set()
-    for p in out.glob("applicant-*.json") if out.exists() else []:
-        json.loads(p.read_text())  # whatever exists is whole
-    res = subprocess.run(_cruxfit("batch", str(inputs), "-o", str(out), "-f", "json"),
+    # PDF too: rendering is slow enough that the batch is still busy after its first report.
+    proc = subprocess.Popen(_cruxfit("batch", str(inputs), "-o", str(out), "-f", "pdf,json"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        for line in proc.stderr:  # wait for the first finished report
+            if line.startswith("[1] "):
+                break
+        assert proc.poll() is None, "the batch finished before the kill: the test proves nothing"
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole tree, rendering workers included
+        proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == -signal.SIGKILL  # killed, not finished
+    manifest = json.loads((out / ".cruxfit-batch.json").read_text())
+    done_before = {stem for stem, e in manifest["reports"].items() if e["key"]}
+    assert 1 <= len(done_before) < 6  # killed in the middle: some reports finished, not all
+    for stem in done_before:  # every recorded report is there and whole
+        json.loads((out / f"{stem}.json").read_text())
+        assert (out / f"{stem}.pdf").read_bytes().rstrip().endswith(b"%%EOF")
+    res = subprocess.run(_cruxfit("batch", str(inputs), "-o", str(out), "-f", "pdf,json"),
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     names = sorted(p.name for p in out.iterdir())
-    assert names == [".cruxfit-batch.json"] + [f"applicant-{i}.json" for i in range(6)] + \
-        ["summary.csv", "summary.json", "summary.pdf"]
+    assert names == sorted([".cruxfit-batch.json", "summary.csv", "summary.json", "summary.pdf"]
+                           + [f"applicant-{i}.{ext}" for i in range(6) for ext in ("json", "pdf")])
     assert res.stderr.count("up to date, skipped") == len(done_before)
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["reports"]) == 6 and all(r["verdict"] for r in summary["reports"])

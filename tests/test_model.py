@@ -29,6 +29,7 @@ def profile(answers, name="t", **extra):
 # ----------------------------------------------------------------- model structure, no sampling
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("answers", [
     {},
     {"safety-sabotage": 7},
@@ -43,6 +44,7 @@ def test_model_logp_and_gradient_are_finite(answers):
     assert np.all(np.isfinite(model.compile_dlogp()(point)))
 
 
+@pytest.mark.heavy
 def test_every_data_profile_builds_a_finite_model():
     from cruxfit.cruxes.profile import load_profile
 
@@ -53,6 +55,7 @@ def test_every_data_profile_builds_a_finite_model():
         assert np.all(np.isfinite(model.compile_dlogp()(point))), path
 
 
+@pytest.mark.heavy
 def test_numpy_likelihood_matches_pymc_likelihood():
     """The numpy twin (used for exactness and influence) equals PyMC's log-likelihood."""
     prof = profile({"safety-sabotage": 2, "scaling-improves": 6, "fit-timelines-need-ai": 5,
@@ -109,6 +112,7 @@ def test_unsure_is_missing_not_the_midpoint():
 # ----------------------------------------------------------------- exactness of the sampler
 
 
+@pytest.mark.slow
 def test_sampler_matches_quadrature_on_one_crux():
     """NUTS posterior means agree with grid quadrature within 3 Monte Carlo standard errors."""
     import arviz as az
@@ -177,6 +181,7 @@ def exact_values_for(answers):
     return exact_mean_values(LIB, profile(answers))
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("statement", LIB.statements, ids=lambda s: s.id)
 def test_favours_is_borne_out_by_the_model(statement):
     """Raising agreement with a favours=+1 statement never lowers AI-assisted alignment's
@@ -204,6 +209,7 @@ def test_favours_is_borne_out_by_the_model(statement):
         assert any(abs(hi[vm.index(s)] - lo[vm.index(s)]) > 0.05 for s in movers), statement.id
 
 
+@pytest.mark.slow
 def test_monotonicity_holds_under_sampling_too():
     """Spot check with MCMC: the extreme answers order the margin beyond Monte Carlo noise."""
     lo = analyse(LIB, profile({"less-bootstrapping-dangerous": 1}), seed=5)
@@ -243,6 +249,7 @@ def test_override_moves_numbers_in_the_expected_direction():
 # ----------------------------------------------------------------- determinism and verdicts
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_json(tmp_path):
     from click.testing import CliRunner
 
@@ -269,6 +276,7 @@ def test_same_seed_gives_identical_json(tmp_path):
     assert sum(r["p_top3"] for r in data["approaches"]) == pytest.approx(3.0, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_different_seed_changes_only_noise():
     a = analyse(LIB, profile({"safety-sabotage": 2}), seed=1).to_dict()
     b = analyse(LIB, profile({"safety-sabotage": 2}), seed=2).to_dict()
@@ -284,6 +292,7 @@ def _persona(answers):
     return analyse(LIB, profile(answers), seed=3).to_dict()
 
 
+@pytest.mark.slow
 def test_calibration_good_fit_beliefs_make_a_strong_or_good_fit():
     good = {b.statement: 7 for b in LIB.seed.good_fit}
     good.update({b.statement: 1 for b in LIB.seed.less_relevant})
@@ -294,6 +303,7 @@ def test_calibration_good_fit_beliefs_make_a_strong_or_good_fit():
     assert res["verdict"]["p_top3"] >= 0.55
 
 
+@pytest.mark.slow
 def test_calibration_less_relevant_beliefs_make_it_less_relevant():
     bad = {b.statement: 7 for b in LIB.seed.less_relevant}
     bad.update({b.statement: 1 for b in LIB.seed.good_fit})
@@ -301,6 +311,7 @@ def test_calibration_less_relevant_beliefs_make_it_less_relevant():
     assert res["verdict"]["label"] == "less relevant"
 
 
+@pytest.mark.slow
 def test_calibration_agent_foundations_persona():
     """Long timelines and hard alignment put agent foundations near the top."""
     res = _persona({"world-short-timelines": 0.05, "world-alignment-hard": 0.95,
@@ -309,12 +320,14 @@ def test_calibration_agent_foundations_persona():
     assert "agent-foundations" in top, top
 
 
+@pytest.mark.slow
 def test_calibration_coordination_optimist_favours_governance():
     res = _persona({"world-coordination": 7, "world-alignment-hard": 0.8})
     top = [r["slug"] for r in res["approaches"][:3]]
     assert "governance" in top or "international" in top, top
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,expected", [
     ("optimistic.yaml", {"strong fit", "good fit"}),
     ("sceptical.yaml", {"less relevant"}),
@@ -329,6 +342,7 @@ def test_example_profiles_get_sensible_verdicts(name, expected):
 # ----------------------------------------------------------------- convergence honesty
 
 
+@pytest.mark.slow
 def test_too_few_draws_is_inconclusive_not_a_verdict():
     a = analyse(LIB, profile({"safety-sabotage": 2}), seed=0, draws=100, tune=100, retry=False)
     d = a.to_dict()
@@ -366,6 +380,7 @@ def test_personal_fit_multiplies_values_and_is_reported_apart():
     assert rows["governance"]["personal_fit"] < 1
 
 
+@pytest.mark.slow
 def test_calibration_agent_foundations_persona_with_maths_skill_ranks_it_first():
     res = analyse(LIB, profile({"world-short-timelines": 0.1, "world-alignment-hard": 0.9},
                                fit={"maths-philosophy": 7}), seed=4).to_dict()

@@ -140,6 +140,7 @@ def split_team():
     return oa, org_to_dict(oa)
 
 
+@pytest.mark.slow
 def test_split_team_is_flagged_on_the_variable_it_splits_on(split_team):
     oa, res = split_team
     assert oa.converged, res["diagnostics"]
@@ -151,6 +152,7 @@ def test_split_team_is_flagged_on_the_variable_it_splits_on(split_team):
     assert set(first["below"]) == {"M0", "M2", "M4"} and set(first["above"]) == {"M1", "M3", "M5"}
 
 
+@pytest.mark.slow
 def test_unanimous_variables_show_near_zero_spread(split_team):
     _, res = split_team
     for row in res["disagreement"]:
@@ -160,6 +162,7 @@ def test_unanimous_variables_show_near_zero_spread(split_team):
             assert row["spread"] < 0.45, row  # and the pooled spread is small
 
 
+@pytest.mark.slow
 def test_organisation_json_has_members_and_verdicts(split_team):
     _, res = split_team
     assert len(res["members"]) == 6

@@ -156,7 +156,8 @@ BAD = [
     pytest.param("a: 1\n---\nb: 2\n", ".yaml",
                  [("line 2", "not valid YAML: expected a single document in the stream, but found "
                              "another document")], id="yaml-two-documents"),
-    pytest.param("[" * 5000, ".yaml", [("", "is nested too deeply")], id="yaml-too-deep"),
+    pytest.param("[" * 5000, ".yaml", [("", "is nested too deeply")], id="yaml-too-deep",
+                 marks=pytest.mark.heavy),
     pytest.param("[" * 100_000, ".json", [("", "is nested too deeply")], id="json-too-deep"),
     # --- kind, overrides and unknown keys
     pytest.param("name: Ada\nkind: organisation\nanswers: {}\n", ".yaml",
@@ -425,6 +426,7 @@ _PROPERTY = settings(max_examples=150, deadline=None,
                      suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.heavy
 @_PROPERTY
 @given(valid_profile_data())
 def test_round_trip_through_to_data(data):
@@ -433,6 +435,7 @@ def test_round_trip_through_to_data(data):
     assert parse_profile(profile.to_data(), _LIB) == profile
 
 
+@pytest.mark.heavy
 @_PROPERTY
 @given(valid_profile_data(_YAML_SAFE_TEXT))
 def test_round_trip_through_yaml_and_json_text(data):
@@ -527,6 +530,7 @@ _json_like = st.recursive(
 )
 
 
+@pytest.mark.heavy
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_json_like)
 def test_fuzz_nested_data_is_read_or_refused(data):

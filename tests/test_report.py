@@ -276,6 +276,7 @@ def test_html_is_self_contained_with_unique_plot_ids(html_by_audience):
 
 
 # ----------------------------------------------------------------------------- PDF
+@pytest.mark.heavy
 def test_pdf_parses_with_sections_verdict_and_metadata(example_pdf, result):
     from pypdf import PdfReader
 
@@ -295,6 +296,7 @@ def test_pdf_parses_with_sections_verdict_and_metadata(example_pdf, result):
     assert fetcher.requested == [], "the PDF engine fetched something"
 
 
+@pytest.mark.heavy
 def test_pdf_is_tagged(example_pdf, pdf_figure_alts):
     root, figures = pdf_figure_alts(example_pdf[0])
     assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
@@ -302,6 +304,7 @@ def test_pdf_is_tagged(example_pdf, pdf_figure_alts):
     assert len(figures) == 5 and all(figures), "every plot needs alternative text"
 
 
+@pytest.mark.heavy
 def test_inconclusive_says_so_on_page_one_and_gives_no_verdict(inconclusive_pdf, result):
     pages = [_flat(p) for p in _pdf_pages(inconclusive_pdf, first=4)]
     # The title asks "Is ... a good fit (for ...)?": that phrase is not a verdict.
@@ -323,6 +326,7 @@ def test_inconclusive_says_so_on_page_one_and_gives_no_verdict(inconclusive_pdf,
 
 
 # ----------------------------------------------------------------------------- security
+@pytest.mark.heavy
 def test_hostile_text_renders_as_text_and_fetches_nothing(hostile_render):
     hostile, html, pdf, fetcher = hostile_render
     assert fetcher.requested == [] and fetcher.refused == []
@@ -340,6 +344,7 @@ def test_hostile_text_renders_as_text_and_fetches_nothing(hostile_render):
     assert "Mallory <img src=" in text and "Reason <img src=" in text
 
 
+@pytest.mark.heavy
 def test_running_header_name_is_short(hostile_render):
     hostile, html, _, _ = hostile_render
     short = build_context(hostile)["profile"]["short_name"]

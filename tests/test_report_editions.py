@@ -231,6 +231,7 @@ def test_org_context_members_disagreement_and_discuss_first(org):
     assert sum(t["count"] for t in ctx["member_tally"]) == len(org["members"])
 
 
+@pytest.mark.heavy
 def test_org_pdf_has_headings_members_and_discuss_first_on_page_one(org_pdf, org):
     from pypdf import PdfReader
 
@@ -259,6 +260,7 @@ def test_org_pdf_has_headings_members_and_discuss_first_on_page_one(org_pdf, org
     assert len(pages) <= 22  # 14 beliefs since 0.3.0 (9 before): longer belief and disagreement tables
 
 
+@pytest.mark.heavy
 def test_org_pdf_is_tagged_with_alt_text(org_pdf, pdf_figure_alts):
     root, figures = pdf_figure_alts(org_pdf[0])
     assert "/StructTreeRoot" in root and root["/Lang"] == "en"
@@ -266,6 +268,7 @@ def test_org_pdf_is_tagged_with_alt_text(org_pdf, pdf_figure_alts):
     assert len(figures) == 6 and all(figures)
 
 
+@pytest.mark.heavy
 def test_large_organisation_gets_the_summary_map_and_fits(org60):
     big = _as_converged(org60)
     assert len(big["members"]) == 60 > MAP_MEMBER_LIMIT
@@ -290,6 +293,7 @@ def test_large_organisation_gets_the_summary_map_and_fits(org60):
         assert f"{m['name']} {m['role']}" in text, m["name"]
 
 
+@pytest.mark.heavy
 def test_real_inconclusive_large_organisation_gives_no_verdict(org60):
     if org60["diagnostics"]["converged"]:  # see the module docstring: a marked copy since 0.3.0
         org60 = _inconclusive(org60)
@@ -306,6 +310,7 @@ def test_real_inconclusive_large_organisation_gives_no_verdict(org60):
     assert "too many to show one row each" in re.sub(r"\s+", " ", html)
 
 
+@pytest.mark.heavy
 def test_inconclusive_org_says_so_on_page_one_and_gives_no_verdict(org):
     bad = _inconclusive(org)
     data = render_pdf(bad, "individual")
@@ -323,6 +328,7 @@ def test_inconclusive_org_says_so_on_page_one_and_gives_no_verdict(org):
     assert 'class="current"' not in html.split('id="method"')[0].split('id="disagreement"')[0]
 
 
+@pytest.mark.heavy
 def test_hostile_member_names_render_as_text_and_fetch_nothing(org):
     hostile = _hostile_org(org)
     html = render_html(hostile, "advisor")
@@ -361,6 +367,7 @@ def test_compare_context_sums_and_orders(cmp):
     assert ctx == build_compare_context(copy.deepcopy(cmp))
 
 
+@pytest.mark.heavy
 def test_compare_pdf_headline_chart_and_metadata(cmp_pdf, cmp):
     from pypdf import PdfReader
 
@@ -387,6 +394,7 @@ def test_compare_pdf_headline_chart_and_metadata(cmp_pdf, cmp):
     assert html.count("<svg") == 1 and 'aria-label="Contributions of each belief' in html
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("side", ["a", "b"])
 def test_inconclusive_compare_side_gives_no_verdict(cmp, side):
     bad = copy.deepcopy(cmp)

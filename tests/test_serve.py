@@ -165,6 +165,7 @@ def _fill_part(pg, part, offset=0):
 
 
 # ----------------------------------------------------------------------------- questionnaire
+@pytest.mark.heavy
 def test_questionnaire_to_report_with_downloads(server, page, library):
     from cruxfit.pipeline.questions import pages
 
@@ -221,6 +222,7 @@ def test_questionnaire_to_report_with_downloads(server, page, library):
     assert result["whatif"]["available"]
 
 
+@pytest.mark.heavy
 def test_reload_keeps_progress(server, page, library):
     from cruxfit.pipeline.questions import field_name, pages
 
@@ -247,6 +249,7 @@ def test_reload_keeps_progress(server, page, library):
             assert page.is_checked(f'{sel}[value="{value}"]')
 
 
+@pytest.mark.heavy
 def test_bad_answer_comes_back_beside_its_field(server, page, library):
     from cruxfit.pipeline.questions import field_name, pages
 
@@ -290,6 +293,7 @@ def _panel_values(pg):
     return out
 
 
+@pytest.mark.heavy
 def test_sliders_agree_with_python_at_any_credence_vector(browser, report_file):
     path, analysis, _ = report_file
     vm = analysis.value_model
@@ -334,6 +338,7 @@ def test_sliders_agree_with_python_at_any_credence_vector(browser, report_file):
     pg.close()
 
 
+@pytest.mark.heavy
 def test_switching_values_are_marked_on_their_sliders(browser, report_file):
     path, analysis, _ = report_file
     pg = browser.new_page()
@@ -353,6 +358,7 @@ def test_switching_values_are_marked_on_their_sliders(browser, report_file):
 HOSTILE_YAML = "name: !!python/object/apply:os.system ['touch /tmp/cruxfit-pwned']\nanswers: {}\n"
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("filename,content,needle", [
     ("evil.yaml", HOSTILE_YAML, "evil.yaml"),
     ("../../etc/passwd.yaml", "name: x\nanswers: {nonsense-statement: 9}\n", "passwd.yaml"),
@@ -383,6 +389,7 @@ def test_hostile_upload_gets_the_error_beside_the_field(server, page, filename, 
         assert "upload.csv" not in text and "cruxfit-upload-" not in text
 
 
+@pytest.mark.heavy
 def test_upload_of_a_valid_profile_gives_the_report(server, page, library):
     text = (Path(__file__).resolve().parent.parent / "data" / "example.yaml").read_text()
     page.goto(server.url + "/upload")
@@ -423,6 +430,7 @@ def test_own_host_names_are_served_with_a_strict_csp(server):
         assert r.getheader("x-frame-options") == "DENY"
 
 
+@pytest.mark.heavy
 def test_browser_refuses_a_foreign_host_through_dns_rebinding(server, browser):
     """A rebinding attack: another site's name resolves to this machine. The browser then
     sends that name as Host, and the server refuses to answer."""
@@ -465,6 +473,7 @@ def test_oversized_request_is_refused_before_reading(server):
     conn.close()
 
 
+@pytest.mark.heavy
 def test_reports_belong_to_their_browser_session(server, page, library):
     text = (Path(__file__).resolve().parent.parent / "data" / "example.yaml").read_text()
     page.goto(server.url + "/upload")
@@ -484,6 +493,7 @@ def test_unknown_page_is_a_plain_404(server):
 
 
 # ----------------------------------------------------------------------------- real sampling
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_questionnaire_to_a_real_report(library, browser):
     from cruxfit.pipeline.questions import pages
@@ -559,6 +569,7 @@ def test_wildcard_binding_still_refuses_other_names():
     assert allowed_hosts("127.0.0.1", 8765) == {"127.0.0.1:8765", "localhost:8765"}
 
 
+@pytest.mark.heavy
 def test_one_analysis_at_a_time_and_the_queue_is_shown(library, browser):
     running, most, release = [0], [0], threading.Event()
     lock = threading.Lock()
@@ -636,6 +647,7 @@ def test_form_answers_are_read_like_terminal_answers(library):
                     assert name in errors and q not in values
 
 
+@pytest.mark.heavy
 def test_panel_applies_expected_value_verdict_rules_when_the_library_has_them(
         browser, report_file, tmp_path):
     """A verdict rule on the expected-value rank is checked live; probability rules are not

@@ -161,6 +161,7 @@ def test_evppi_between_zero_and_evpi(parts, analysis, summary):
         assert 0.0 <= row["share"] <= 1.0
 
 
+@pytest.mark.heavy
 def test_evpi_matches_brute_force_enumeration_on_a_few_draws(analysis):
     """EVPI by explicit loops over configurations for 5 draws, against the vectorised code."""
     vm = analysis.value_model
@@ -283,6 +284,7 @@ def _label_at(breaks, labels, x):
     return labels[int(np.searchsorted(breaks, x, side="right"))]
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("mode", voi.SWITCH_MODES)
 def test_verdict_path_agrees_with_brute_force_everywhere(small_analysis, mode):
     """The exact step function equals a full re-evaluation of the value model at every point
@@ -410,11 +412,8 @@ def test_no_switch_sentence_when_the_verdict_never_changes():
 
 
 @pytest.mark.slow
-def test_voi_on_a_sampled_posterior(library):
-    from cruxfit.models.analysis import analyse
-
-    prof = load_profile(REPO_ROOT / "data" / "example.yaml", library)
-    a = analyse(library, prof, seed=0)
+def test_voi_on_a_sampled_posterior(example_analysis):
+    a = example_analysis
     s = voi.voi_summary(a)
     json.dumps(s)
     assert s["evpi"] >= 0

@@ -90,6 +90,7 @@ def test_overrides_and_personal_fit_are_in_the_table(library):
             assert a[i] == pytest.approx(b[i], rel=1e-14), s
 
 
+@pytest.mark.heavy
 def test_expected_value_over_rating_draws_is_the_value_at_mean_ratings(library):
     """Ratings are independent of credences and enter each value as a product of independent
     factors, so averaging the value over rating draws gives the mean-rating value."""
@@ -224,6 +225,7 @@ def test_json_result_carries_the_table(fitted):
         == (1, len(table["approaches"]))
 
 
+@pytest.mark.heavy
 def test_pdf_has_the_note_but_not_the_panel(fitted):
     from pypdf import PdfReader
 
