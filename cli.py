@@ -361,9 +361,9 @@ def template(ctx: click.Context, output: Path | None) -> None:
 def schema(ctx: click.Context, report: bool) -> None:
     """Print the JSON Schema of the profile format (or, with --report, of the report JSON)."""
     if report:
-        from cruxfit.models.result import report_json_schema  # pydantic models: only here
+        from cruxfit.reports.jsonout import report_schema
 
-        click.echo(json.dumps(report_json_schema(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(report_schema(), indent=2, ensure_ascii=False))
         return
 
     click.echo(json.dumps(profile_schema(_library(ctx), cruxfit_version()), indent=2, ensure_ascii=False))

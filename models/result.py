@@ -708,12 +708,4 @@ def checked(result: dict) -> dict:
 
 def report_json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of ``cruxfit report -f json`` and ``compare -f json``."""
-    schema = _adapter().json_schema()
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "cruxfit analysis result",
-        "description": (f"schema_version {SCHEMA_VERSION}: an individual, an organisation or "
-                        "a comparison of two profiles. Numbers that are NaN in the "
-                        "analysis are written as null."),
-        **schema,
-    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **_adapter().json_schema()}

@@ -23,3 +23,20 @@ def _clean(obj: Any) -> Any:
 
 def to_json(result: dict) -> str:
     return json.dumps(_clean(result), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def report_schema() -> dict:
+    """The published JSON Schema of the report JSON (`cruxfit schema --report`): the shape
+    declared in models/result.py, with its title and description in words."""
+    from cruxfit.models.analysis import SCHEMA_VERSION
+    from cruxfit.models.result import report_json_schema  # pydantic models: built only here
+
+    schema = report_json_schema()
+    return {
+        "$schema": schema.pop("$schema"),
+        "title": "cruxfit analysis result",
+        "description": (f"schema_version {SCHEMA_VERSION}: an individual, an organisation or "
+                        "a comparison of two profiles. Numbers that are NaN in the "
+                        "analysis are written as null."),
+        **schema,
+    }

@@ -85,3 +85,14 @@ def dump_yaml(data: Any) -> str:
 def parse_profile_bytes(raw: bytes, name: str, library: Library, suffix: str = ".yaml") -> Profile:
     """Bytes as a profile file would hold them, decoded and read as cruxfit reads a file."""
     return parse_profile_text(decode_text(raw, name), name, library, suffix=suffix)
+
+
+#: Sampler diagnostics for results built from stand-in draws (no sampler ran): every field
+#: the result schema requires, describing a clean run, so such results render and validate.
+STAND_IN_DIAGNOSTICS = {
+    "converged": True, "r_hat_max": 1.0, "ess_bulk_min": 1000.0, "ess_tail_min": 1000.0,
+    "divergences": 0, "chains": 2, "draws": 1000, "tune": 1000, "target_accept": 0.9,
+    "attempts": 1, "reasons": [],
+    "criteria": {"r_hat_max": 1.01, "ess_bulk_min": 400.0, "ess_tail_min": 400.0,
+                 "divergences_max": 0},
+}

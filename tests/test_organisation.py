@@ -175,6 +175,7 @@ def test_organisation_json_has_members_and_verdicts(split_team):
     assert differing and all(m["why"]["main"][0]["variable"] == "safety" for m in differing)
 
 
+@pytest.mark.slow
 def test_discuss_first_why_is_a_code_worded_from_the_top_row(split_team):
     _, res = split_team
     df = res["discuss_first"]

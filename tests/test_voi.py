@@ -19,11 +19,11 @@ from cruxfit.models.analysis import evaluate
 from cruxfit.models.decision import rank_summary, ev_rank, verdict_for
 from cruxfit.cruxes.profile import load_profile
 from cruxfit.reports.wording import add_wording
-from oracles import evpi_from_configurations, top_switches_scan
+from oracles import STAND_IN_DIAGNOSTICS, evpi_from_configurations, top_switches_scan
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DIAG = {"converged": True, "reasons": []}
+DIAG = STAND_IN_DIAGNOSTICS
 
 
 def synthetic_analysis(library, n=2000, seed=1, strength=8.0, profile="example.yaml"):
