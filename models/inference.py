@@ -13,9 +13,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from cruxfit.cruxes.errors import CruxfitError
+from cruxfit.cruxes.errors import CruxfitError, check_interrupt
 from cruxfit.cruxes.library import Library
-from cruxfit.cruxes.errors import check_interrupt
+from cruxfit.cruxes.profile import Profile
 from cruxfit.models.elicitation import (
     Observations,
     build_model,
@@ -23,7 +23,6 @@ from cruxfit.models.elicitation import (
     member_log_odds,
     observations,
 )
-from cruxfit.cruxes.profile import Profile
 
 
 @dataclass
@@ -37,7 +36,7 @@ class Diagnostics:
     tune: int
     target_accept: float
     attempts: int = 1
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[dict] = field(default_factory=list)  # codes; reports/wording.py says them
     criteria: dict = field(default_factory=dict)
 
     @property
@@ -56,7 +55,7 @@ class Diagnostics:
             "tune": self.tune,
             "target_accept": self.target_accept,
             "attempts": self.attempts,
-            "reasons": list(self.reasons),
+            "reasons": [dict(r) for r in self.reasons],
             "criteria": dict(self.criteria),
         }
 
@@ -130,15 +129,16 @@ def check_convergence(idata, library: Library, respondent_slice=None,
     rhat, ess_bulk, ess_tail = worst(r, np.max), worst(bulk, np.min), worst(tail, np.min)
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     s = library.settings
+    # Codes with their numbers; reports/wording.py says them (models hold no sentences).
     reasons = []
     if not np.isfinite(rhat) or rhat > s.r_hat_max:
-        reasons.append(f"R-hat {rhat:.3f} is above {s.r_hat_max} (chains disagree)")
+        reasons.append({"code": "r-hat", "value": rhat, "limit": s.r_hat_max})
     if not np.isfinite(ess_bulk) or ess_bulk < s.ess_bulk_min:
-        reasons.append(f"bulk effective sample size {ess_bulk:.0f} is below {s.ess_bulk_min:.0f}")
+        reasons.append({"code": "ess-bulk", "value": ess_bulk, "limit": s.ess_bulk_min})
     if not np.isfinite(ess_tail) or ess_tail < s.ess_tail_min:
-        reasons.append(f"tail effective sample size {ess_tail:.0f} is below {s.ess_tail_min:.0f}")
+        reasons.append({"code": "ess-tail", "value": ess_tail, "limit": s.ess_tail_min})
     if div > s.divergences_max:
-        reasons.append(f"{div} divergent transitions (allowed: {s.divergences_max})")
+        reasons.append({"code": "divergences", "value": div, "limit": s.divergences_max})
     return {"r_hat_max": rhat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
             "divergences": div}, reasons
 
@@ -162,7 +162,7 @@ def _quiet_pymc() -> None:
 def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
            draws: int | None = None, tune: int | None = None, chains: int | None = None,
            target_accept: float | None = None, retry: bool = True,
-           say: Callable[[str], None] | None = None, hierarchical: bool = False,
+           say: Callable[[dict], None] | None = None, hierarchical: bool = False,
            cores: int = 1, diagnose: bool = True) -> Posterior:
     """Sample the posterior of the credences for one or more independent respondents.
 
@@ -218,11 +218,10 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
             div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
             stats = {"r_hat_max": float("nan"), "ess_bulk_min": float("nan"),
                      "ess_tail_min": float("nan"), "divergences": div}
-            reasons = ["not checked here: checked per respondent by the caller"]
+            reasons = [{"code": "checked-by-caller"}]
         if not reasons or not retry or attempts >= 2:
             break
-        say("The first sampling run did not converge (" + "; ".join(reasons) + "); retrying once "
-            "with twice the tuning and twice the draws.")
+        say({"code": "retry", "reasons": reasons})  # worded by the pipeline's say
         tune = tune * 2
         # Too few effective draws, or R-hat noise across hundreds of parameters (large
         # organisations), is cured by more draws, not only by longer tuning.

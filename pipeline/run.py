@@ -25,14 +25,14 @@ from cruxfit.models.organisation import analyse_organisation, org_to_dict
 from cruxfit.models.result import checked
 from cruxfit.models.whatif import table_for
 from cruxfit.reports.files import OutputError, _check_parent
-from cruxfit.reports.wording import add_wording
+from cruxfit.reports.wording import add_wording, notice
 
 
 def run_analysis(library: Library, profile: Profile, seed: int, *,
                  say: Callable[[str], None] | None = None, **kwargs) -> tuple[dict, Analysis]:
     """Return (result dict, analysis). Timing fields live under ``timing`` only."""
     t0 = time.perf_counter()
-    analysis = analyse(library, profile, seed, say=say, **kwargs)
+    analysis = analyse(library, profile, seed, say=spoken(say), **kwargs)
     t1 = time.perf_counter()
     result = complete(analysis.to_dict(), analysis)
     t2 = time.perf_counter()
@@ -44,7 +44,7 @@ def run_org_analysis(library: Library, org, seed: int, *,
                      say: Callable[[str], None] | None = None, **kwargs):
     """The organisation edition: pooled verdict, members, disagreement, crux to discuss."""
     t0 = time.perf_counter()
-    oa = analyse_organisation(library, org, seed, say=say, **kwargs)
+    oa = analyse_organisation(library, org, seed, say=spoken(say), **kwargs)
     t1 = time.perf_counter()
     result = complete(org_to_dict(oa), oa.org)
     t2 = time.perf_counter()
@@ -79,6 +79,13 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
     comparison["diagnostics"] = {"a": results[0]["diagnostics"], "b": results[1]["diagnostics"]}
     comparison["timing"] = _timing({"total": time.perf_counter() - t0})
     return checked(comparison)
+
+
+def spoken(say: Callable[[str], None] | None) -> Callable | None:
+    """The models' progress notices (codes) in words for ``say``, which takes text."""
+    if say is None:
+        return None
+    return lambda event: say(notice(event))
 
 
 def complete(result: dict, analysis: Analysis) -> dict:

@@ -137,8 +137,41 @@ def meaning(code: dict) -> str:
     """What a verdict status without a verdict means (the library words the verdicts)."""
     if code.get("code") == "not-converged":
         return ("The sampler did not converge, so no verdict is given: "
-                + "; ".join(code.get("reasons") or []))
+                + "; ".join(reason(r) for r in code.get("reasons") or []))
     raise ValueError(f"no wording for verdict meaning code {code.get('code')!r}")
+
+
+def reason(code: Any) -> str:
+    """Why a sampling run falls short of the library's convergence bar, in words.
+
+    ``code`` is one of :func:`cruxfit.models.inference.check_convergence`'s codes; text that
+    is already words (a stored result) is returned as it is.
+    """
+    if not _coded(code):
+        return code
+    kind = code["code"]
+    if kind == "r-hat":
+        return f"R-hat {code['value']:.3f} is above {code['limit']} (chains disagree)"
+    if kind in ("ess-bulk", "ess-tail"):
+        which = "bulk" if kind == "ess-bulk" else "tail"
+        return (f"{which} effective sample size {code['value']:.0f} is below "
+                f"{code['limit']:.0f}")
+    if kind == "divergences":
+        return f"{code['value']} divergent transitions (allowed: {code['limit']})"
+    if kind == "checked-by-caller":
+        return "not checked here: checked per respondent by the caller"
+    raise ValueError(f"no wording for convergence code {kind!r}")
+
+
+def notice(event: Any) -> str:
+    """A progress notice from the models (a code) in words; text passes through."""
+    if not _coded(event):
+        return event
+    if event["code"] == "retry":
+        return ("The first sampling run did not converge ("
+                + "; ".join(reason(r) for r in event["reasons"])
+                + "); retrying once with twice the tuning and twice the draws.")
+    raise ValueError(f"no wording for notice code {event['code']!r}")
 
 
 # ----------------------------------------------------------------------------- sentences
@@ -266,6 +299,9 @@ def add_wording(result: dict) -> dict:
     ``discuss_first``) and of a comparison (``contributions``, ``method``); missing keys are
     skipped. Returns ``result`` for convenience.
     """
+    diagnostics = result.get("diagnostics")
+    if isinstance(diagnostics, dict) and "reasons" in diagnostics:
+        diagnostics["reasons"] = [reason(r) for r in diagnostics["reasons"] or []]
     verdict = result.get("verdict")
     if isinstance(verdict, dict):
         if _coded(verdict.get("meaning")):

@@ -349,7 +349,11 @@ def test_too_few_draws_is_inconclusive_not_a_verdict():
     assert not a.converged
     assert d["verdict"]["label"] == "inconclusive"
     assert d["diagnostics"]["reasons"]
-    assert any("effective sample size" in r for r in d["diagnostics"]["reasons"])
+    # the models give codes with their numbers; the report layer words them
+    assert {r["code"] for r in d["diagnostics"]["reasons"]} & {"ess-bulk", "ess-tail"}
+    from cruxfit.reports.wording import add_wording
+
+    assert any("effective sample size" in r for r in add_wording(d)["diagnostics"]["reasons"])
 
 
 # ----------------------------------------------------------------- personal fit

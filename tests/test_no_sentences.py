@@ -1,7 +1,7 @@
 """No module under models/ holds a user-facing sentence (issue #15).
 
 The models return numbers and codes; reports/wording.py words them. This test reads every
-models/*.py (except inference.py, whose sampler diagnostics are another change) and flags
+models/*.py and flags
 string constants of three or more words: a sentence or a phrase meant for a reader. Not
 flagged: docstrings, dictionary keys, and the messages of raised exceptions (programming
 errors, for a developer). An f-string counts by its literal parts, each placeholder read as
@@ -18,7 +18,7 @@ import pytest
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 #: Modules this check leaves alone, with the reason.
-EXEMPT = {"inference.py": "sampler diagnostics, reworded in a separate change"}
+EXEMPT: dict[str, str] = {}
 WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
 MIN_WORDS = 3
 
@@ -86,3 +86,23 @@ def test_models_hold_no_sentences(path):
     found = sentences(path.read_text(encoding="utf-8"))
     assert not found, (f"{path.name} holds user-facing text (move it to reports/wording.py and "
                        "leave a code): " + "; ".join(f"line {n}: {t!r}" for n, t in found))
+
+
+def test_convergence_codes_are_worded_as_before():
+    """The sampler's reasons are codes now; their words are the ones users saw before."""
+    from cruxfit.reports.wording import notice, reason
+
+    assert reason({"code": "r-hat", "value": 1.0234, "limit": 1.01}) == \
+        "R-hat 1.023 is above 1.01 (chains disagree)"
+    assert reason({"code": "ess-bulk", "value": 312.4, "limit": 400.0}) == \
+        "bulk effective sample size 312 is below 400"
+    assert reason({"code": "ess-tail", "value": float("nan"), "limit": 400.0}) == \
+        "tail effective sample size nan is below 400"
+    assert reason({"code": "divergences", "value": 4, "limit": 0}) == \
+        "4 divergent transitions (allowed: 0)"
+    assert reason("already words") == "already words"
+    assert notice({"code": "retry", "reasons": [{"code": "divergences", "value": 2, "limit": 0}]}) == (
+        "The first sampling run did not converge (2 divergent transitions (allowed: 0)); "
+        "retrying once with twice the tuning and twice the draws.")
+    with pytest.raises(ValueError):
+        reason({"code": "no-such-code"})
