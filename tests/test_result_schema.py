@@ -174,13 +174,15 @@ def test_not_enough_answers_fits_the_schema(library, no_sampler, validator):
 
 def test_unconverged_run_with_nan_diagnostics_fits_the_schema(library, no_sampler, validator):
     # A chain stuck on one value gives NaN R-hat: NaN in Python, null in the JSON file.
-    no_sampler(_diagnostics(reasons=["largest R-hat nan is above 1.01"], r_hat=math.nan))
+    no_sampler(_diagnostics(reasons=[{"code": "r-hat", "value": math.nan, "limit": 1.01}],
+                            r_hat=math.nan))
     try:
         profile = load_profile(ROOT / "data" / "sceptical.yaml", library)
         result, _ = run.run_analysis(library, profile, 0)
     finally:
         no_sampler(_diagnostics())
     assert result["verdict"]["status"] == "not-converged"
+    assert result["diagnostics"]["reasons"] == ["R-hat nan is above 1.01 (chains disagree)"]
     assert math.isnan(result["diagnostics"]["r_hat_max"])
     assert json.loads(to_json(result))["diagnostics"]["r_hat_max"] is None
     _fits(validator, result)
