@@ -343,7 +343,6 @@ def validate(ctx: click.Context, files: tuple[Path, ...], quiet: bool, form_layo
 @handle_errors
 def template(ctx: click.Context, output: Path | None) -> None:
     """Print a profile with every statement explained in comments, ready to fill in."""
-
     text = profile_template(_library(ctx))
     if output is None:
         click.echo(text, nl=False)
@@ -365,7 +364,6 @@ def schema(ctx: click.Context, report: bool) -> None:
 
         click.echo(json.dumps(report_schema(), indent=2, ensure_ascii=False))
         return
-
     click.echo(json.dumps(profile_schema(_library(ctx), cruxfit_version()), indent=2, ensure_ascii=False))
 
 
@@ -381,7 +379,6 @@ def _example_profile_path() -> Path:
     # data/ is a folder of example inputs, not a Python package (so that `cruxfit validate
     # data/*` sees only profiles); it sits beside cruxes/ both in the source tree and when
     # installed as package data.
-
     return Path(cruxfit.cruxes.__file__).resolve().parent.parent / "data" / "example.yaml"
 
 
@@ -697,7 +694,6 @@ def form(ctx, fmt, apps_script, no_fit, output):
     Paste the script into a new project at script.google.com and run
     createCruxfitForm: it creates the Google Form and logs its links.
     """
-
     lib = _library(ctx)
     if apps_script:
         text = form_apps_script(lib, fit=not no_fit, version=cruxfit_version())
@@ -764,7 +760,6 @@ def assess(ctx, output, report_file, resume, force, audience, seed):
     the input ends before the questions do, progress is saved and the exit
     status is 2. Exit status: 0 done or quit with q, 2 bad input, 130 Ctrl-C.
     """
-
     lib = _library(ctx)
     if report_file is not None:
         check_output_path(report_file)  # fail before the questions, not after them

@@ -146,7 +146,6 @@ class Analysis:
         is estimated by Pareto-smoothed importance sampling over the posterior draws and
         ``method`` says so.
         """
-
         lib = self.library
         index = {v: i for i, v in enumerate(lib.variable_ids)}
         answers = dict(self.profile.answers)

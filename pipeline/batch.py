@@ -79,7 +79,6 @@ def _walk(folder: Path, files: list[Path], failures: list[Job]) -> None:
     FIFOs, devices and sockets with a profile suffix, unreadable folders and names too long
     for the system are reported too: nothing is skipped without a word.
     """
-
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
@@ -114,7 +113,6 @@ def expand_inputs(inputs: Iterable[Path]) -> tuple[list[Path], list[Job]]:
     Files named on the command line are used as given (a link is followed: you named it);
     inside folders, links are reported, not followed (see :func:`_walk`).
     """
-
     files: list[Path] = []
     failures: list[Job] = []
     for item in inputs:
@@ -164,7 +162,6 @@ def plan(library: Library, inputs: Iterable[Path], *, rows_are_applicants: bool,
     ``avoid``: stems whose files in the output folder cruxfit did not write; they are never
     given to a report, so nothing of someone else's is replaced.
     """
-
     files, jobs = expand_inputs(inputs)
     warnings: list[str] = []
     for f in files:
@@ -215,7 +212,6 @@ def load_manifest(outdir: Path) -> dict:
 def check_outdir(outdir: Path) -> None:
     """Before any work: the manifest and summary paths are usable, and nothing there that
     cruxfit did not write would be replaced. Raises OutputPathError (exit 2)."""
-
     check_output_path(outdir / MANIFEST)
     is_batch_folder = (outdir / MANIFEST).is_file()
     for name in SUMMARY_NAMES:
@@ -244,7 +240,6 @@ def save_manifest(outdir: Path, manifest: dict) -> None:
     Another batch may be writing into the same folder: its entries, read back under the
     lock, are kept, so neither run drops the other's reports.
     """
-
     outdir = Path(outdir)
     with _locked(outdir):
         merged = load_manifest(outdir)

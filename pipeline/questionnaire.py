@@ -224,7 +224,6 @@ def progress_text(library: Library, state: State, output: Path, resume_cmd: str)
 
 def load_progress(path: Path, library: Library, err: TextIO) -> State:
     """Read a progress file back; every problem is reported naming the file and the field."""
-
     progress, problems = read_progress(load_document(path), library, str(path))
     if problems:
         raise InputError(problems)
@@ -326,7 +325,6 @@ def _scalar(value: Any) -> str:
 
 def _finish(library: Library, state: State, output: Path, progress: Path) -> Profile:
     """Write the profile (validated first, atomically), then remove the progress file."""
-
     text = profile_text(library, state, output)
     # Read the text back exactly as `cruxfit validate` will: a bug here must never write a file.
     profile = parse_profile_text(text, str(output), library, suffix=output.suffix)
@@ -657,7 +655,6 @@ def run_assess(library: Library, *, output: str | Path = DEFAULT_OUTPUT, resume:
     ends before the questions do (progress is saved first). Raises :class:`AssessInterrupted`
     on Ctrl-C, after saving progress and saying so on ``stderr``.
     """
-
     inp = stdin if stdin is not None else sys.stdin
     if inp is None or getattr(inp, "closed", False):
         # Started with standard input closed (`<&-`, some service managers): Python sets

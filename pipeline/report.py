@@ -52,7 +52,6 @@ def load_subject(library: Library, path: Path, form_layout: str = "auto", name: 
     ``name`` names an organisation read from a form export (by default it is named after the
     file); a YAML or JSON profile carries its own ``name`` and refuses this option.
     """
-
     is_form = Path(path).suffix.lower() in FORM_SUFFIXES
     if name is not None:
         if not is_form:

@@ -114,7 +114,6 @@ def render_html(result: dict, audience: str = "individual", *, length: str = "fu
     when ``appendix`` is set; the advisor's full edition starts with a session plan. See
     :mod:`cruxfit.reports.context_editions`.
     """
-
     edition = edition_name(result, audience, length, appendix)
     if edition != "full":
         return _render_edition(result, audience, edition, appendix)

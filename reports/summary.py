@@ -26,7 +26,6 @@ COLUMNS = ("name", "verdict", "p_best", "p_top3", "top_alternative", "deciding_b
 def with_shown_numbers(rows: list[dict]) -> list[dict]:
     """Rows with the shown text of their probabilities ("<1%", ">99%", "73%") added, from
     :mod:`cruxfit.reports.numbers`, so the PDF, CSV and JSON summaries and the reports agree."""
-
     return [{**row, **summary_cells(row)} for row in rows]
 
 
@@ -53,7 +52,6 @@ def _html(rows: list[dict], meta: dict) -> str:
 
 def summary_pdf(rows: list[dict], meta: dict) -> bytes:
     """The summary table as PDF bytes (the batch runs this in a warm render worker)."""
-
     HTML, _, _ = _weasyprint()
     return HTML(string=_html(rows, meta), base_url=static_dir().as_uri() + "/",
                 url_fetcher=make_fetcher(), media_type="print").write_pdf(pdf_variant=PDF_VARIANT)
