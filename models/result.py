@@ -46,6 +46,7 @@ from pydantic import (
 )
 
 from cruxfit.models.analysis import SCHEMA_VERSION
+from cruxfit.models.kinds import result_kind
 
 # ----------------------------------------------------------------------------- building blocks
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -571,13 +572,7 @@ def _kind(value: Any) -> str:
         if isinstance(value, CompareResult):
             return "compare"
         value = value.model_dump(by_alias=True, include={"profile": {"kind"}})
-    if not isinstance(value, dict):
-        return "individual"  # and fail there, with the individual's message
-    if "results" in value and "profile" not in value:
-        return "compare"
-    profile = value.get("profile")
-    kind = profile.get("kind") if isinstance(profile, dict) else None
-    return "organisation" if kind == "organisation" else "individual"
+    return result_kind(value)  # not a dict: "individual", and it fails there with its message
 
 
 SingleResult = Annotated[

@@ -314,8 +314,7 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
     """One stacked sampling run; returns the jobs that missed the bar."""
     from cruxfit.models.analysis import evaluate
     from cruxfit.models.inference import Diagnostics, check_convergence, sample
-    from cruxfit.models.result import checked
-    from cruxfit.pipeline.run import complete
+    from cruxfit.pipeline.run import complete, stamped
 
     t0 = time.perf_counter()
     post = sample(library, [j.subject for j in group], seed, draws=draws, tune=tune, retry=False,
@@ -340,10 +339,8 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
         try:
             analysis = evaluate(library, job.subject, seed, post.theta[:, r, :], None, diag)
             result = complete(analysis.to_dict(), analysis)
-            result["timing"] = {"created": _now(), "seconds": {
-                "sample_share": round(t_sample / len(group), 3),
-                "summarise": round(time.perf_counter() - t1, 3)}}
-            result = checked(result)
+            result = stamped(result, {"sample_share": t_sample / len(group),
+                                      "summarise": time.perf_counter() - t1})
         except Exception as exc:  # noqa: BLE001 - contained to this profile
             if on_error is None:
                 raise
@@ -351,12 +348,6 @@ def _stacked(library: Library, group: list[Job], seed: int, draws: int, tune: in
             continue
         on_result(job, result)
     return missed
-
-
-def _now() -> str:
-    import datetime as _dt
-
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 # --------------------------------------------------------------------------- rendering

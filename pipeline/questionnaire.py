@@ -36,7 +36,12 @@ from cruxfit.cruxes.loading import load_document
 from cruxfit.cruxes.profile import MAX_NAME, UNSURE, Profile, parse_profile_text
 
 # The progress file's format (its keys, its version, its checks) is described there.
-from cruxfit.cruxes.progress import PROGRESS_KEYS, PROGRESS_VERSION, read_progress  # noqa: F401
+from cruxfit.cruxes.progress import (  # noqa: F401
+    PROGRESS_KEYS,
+    PROGRESS_VERSION,
+    name_ok,
+    read_progress,
+)
 from cruxfit.cruxes.sections import (
     FIT7_LABELS,
     Question,
@@ -246,10 +251,6 @@ def load_progress(path: Path, library: Library, err: TextIO) -> State:
 
 def _stored(scale: str, value: float) -> Any:
     return int(value) if scale == "agree7" else float(value)
-
-
-def _name_ok(name: str) -> bool:
-    return bool(name.strip()) and len(name) <= MAX_NAME and name.isprintable()
 
 
 # --------------------------------------------------------------------------- the profile
@@ -512,7 +513,7 @@ class _Session:
         while True:
             raw = self.read(f"Your name, as the report should show it [{DEFAULT_NAME}]: ")
             name = raw.strip() or DEFAULT_NAME
-            if _name_ok(name):
+            if name_ok(name):
                 self.state.name = name
                 self.save()
                 return

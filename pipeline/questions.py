@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from cruxfit.cruxes.library import AGREE7_LABELS, Library
 from cruxfit.cruxes.profile import MAX_NAME, UNSURE
+from cruxfit.cruxes.progress import name_ok
 from cruxfit.cruxes.sections import FIT7_LABELS, Question, Section, build_sections, question_order
 from cruxfit.pipeline import questionnaire as qn
 
@@ -159,7 +160,7 @@ def check_name(raw: str) -> tuple[str | None, str | None]:
     name = " ".join(str(raw or "").split())
     if not name:
         return None, None
-    if len(name) > MAX_NAME or not name.isprintable():
+    if not name_ok(name):
         return None, f"Use printable text of at most {MAX_NAME} characters."
     return name, None
 

@@ -22,6 +22,7 @@ from cruxfit.cruxes.csvinput import read_organisation
 from cruxfit.cruxes.errors import InputError, Problem, check_interrupt
 from cruxfit.cruxes.library import Library
 from cruxfit.cruxes.profile import MAX_NAME, load_profile
+from cruxfit.models.kinds import result_kind
 from cruxfit.reports.files import (
     OutputPathError,
     check_output_path,
@@ -98,7 +99,7 @@ def render(result: dict, fmt: str, audience: str = "individual", *, length: str 
 
 def is_comparison(result: dict) -> bool:
     """Whether a result is a comparison of two profiles (it carries both results)."""
-    return "verdict_change" in result
+    return result_kind(result) == "compare"
 
 
 def write(data: bytes, output: Path, fmt: str) -> None:

@@ -1,9 +1,10 @@
 """One analysis end to end: sample, evaluate, summarise, word, check.
 
-Every result - a report's, a batch's stacked run's, serve's - is finished by
-:func:`complete`: value of information, the deciding beliefs, the what-if table, the wording
-(models leave codes; reports/wording.py says them), timing, and finally a check against the
-declared result schema (models/result.py), so nothing unchecked reaches a renderer or a file.
+Every result - a report's, a batch's stacked run's, serve's - is completed by
+:func:`complete` (value of information, the deciding beliefs, the what-if table, the wording:
+models leave codes, reports/wording.py says them), then :func:`stamped` gives it its timing
+and checks it against the declared result schema (models/result.py), so nothing unchecked
+reaches a renderer or a file.
 """
 
 from __future__ import annotations
@@ -36,8 +37,7 @@ def run_analysis(library: Library, profile: Profile, seed: int, *,
     t1 = time.perf_counter()
     result = complete(analysis.to_dict(), analysis)
     t2 = time.perf_counter()
-    result["timing"] = _timing({**analysis.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
-    return checked(result), analysis
+    return stamped(result, {**analysis.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0}), analysis
 
 
 def run_org_analysis(library: Library, org, seed: int, *,
@@ -48,8 +48,7 @@ def run_org_analysis(library: Library, org, seed: int, *,
     t1 = time.perf_counter()
     result = complete(org_to_dict(oa), oa.org)
     t2 = time.perf_counter()
-    result["timing"] = _timing({**oa.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0})
-    return checked(result), oa
+    return stamped(result, {**oa.seconds, "summarise": t2 - t1, "analysis_total": t2 - t0}), oa
 
 
 def run_any(library: Library, subject, seed: int, **kwargs):
@@ -77,8 +76,7 @@ def run_compare(library: Library, subject_a, subject_b, seed: int, *,
     comparison["provenance"] = {**results[0]["provenance"],
                                 "input_sha256": [r["provenance"]["input_sha256"] for r in results]}
     comparison["diagnostics"] = {"a": results[0]["diagnostics"], "b": results[1]["diagnostics"]}
-    comparison["timing"] = _timing({"total": time.perf_counter() - t0})
-    return checked(comparison)
+    return stamped(comparison, {"total": time.perf_counter() - t0})
 
 
 def spoken(say: Callable[[str], None] | None) -> Callable | None:
@@ -89,10 +87,9 @@ def spoken(say: Callable[[str], None] | None) -> Callable | None:
 
 
 def complete(result: dict, analysis: Analysis) -> dict:
-    """Finish an evaluated result: value of information, deciding beliefs, what-if, wording.
+    """Complete an evaluated result: value of information, deciding beliefs, what-if, wording.
 
-    The caller then adds ``timing`` and passes the result through
-    :func:`cruxfit.models.result.checked` (run_analysis, run_org_analysis, the batch).
+    The caller then passes it to :func:`stamped` (run_analysis, run_org_analysis, the batch).
     """
     result.update(voi.voi_summary(analysis))
     deciding_beliefs(result)
@@ -101,11 +98,13 @@ def complete(result: dict, analysis: Analysis) -> dict:
     return result
 
 
-def _timing(seconds: dict) -> dict:
-    return {
+def stamped(result: dict, seconds: dict) -> dict:
+    """Give a completed result its timing and check it against the result schema."""
+    result["timing"] = {
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
+    return checked(result)
 
 
 def save_posterior(analysis: Analysis, path: Path) -> None:

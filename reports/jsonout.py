@@ -28,8 +28,7 @@ def to_json(result: dict) -> str:
 def report_schema() -> dict:
     """The published JSON Schema of the report JSON (`cruxfit schema --report`): the shape
     declared in models/result.py, with its title and description in words."""
-    from cruxfit.models.analysis import SCHEMA_VERSION
-    from cruxfit.models.result import report_json_schema  # pydantic models: built only here
+    from cruxfit.models.result import SCHEMA_VERSION, report_json_schema  # pydantic: only here
 
     schema = report_json_schema()
     return {
