@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -39,7 +40,7 @@ from cruxfit.cruxes.library import load_library
 from cruxfit.cruxes.profile import parse_profile
 from cruxfit.cruxes.schema import profile_schema, profile_template
 from cruxfit.cruxes.version import cruxfit_version
-from cruxfit.pipeline.environment import prepare_environment
+from cruxfit.pipeline.environment import FAMILIES, prepare_environment
 from cruxfit.pipeline.questionnaire import AssessInterrupted, run_assess
 from cruxfit.pipeline.report import (
     AUDIENCES,
@@ -396,8 +397,8 @@ def _free_default(stem: str, fmt: str) -> Path:
     return default_output(stem, fmt, note=lambda m: click.echo(f"Note: {terminal_safe(m)}", err=True))
 
 
-def _warn_if_cold(say) -> None:
-    for note in prepare_environment():
+def _warn_if_cold(say, family: str) -> None:
+    for note in prepare_environment(family=family):
         click.echo(f"Note: {terminal_safe(note)}", err=True)
     from cruxfit.models.inference import compile_dir_is_warm  # the model's side of the house
 
@@ -471,7 +472,7 @@ def produce_report(lib, prof, output: Path | None, *, fmt: str = "pdf", audience
         say(f"Analysing {prof.name} ({len(prof.respondents)} respondents pooled, seed {seed})...")
     else:
         say(f"Analysing {prof.name} ({len(prof.answers)} of {len(lib.statements)} statements answered, seed {seed})...")
-    _warn_if_cold(say)
+    _warn_if_cold(say, "organisation" if prof.kind == "organisation" else "individual")
     outcome = produce(lib, prof, output, fmt=fmt, audience=audience, seed=seed, length=length,
                       appendix=appendix, save_posterior=save_posterior, say=say)
     result, to_stdout = outcome.result, outcome.to_stdout
@@ -518,7 +519,7 @@ def compare(ctx, profile_a, profile_b, output, fmt, seed, allow_unconverged, qui
     check_outputs(output)
     to_stdout = str(output) == "-"
     say(f"Comparing {a.name} with {b.name} (seed {seed})...")
-    _warn_if_cold(say)
+    _warn_if_cold(say, "organisation" if "organisation" in (a.kind, b.kind) else "individual")
     result = produce_compare(lib, a, b, output, fmt=fmt, seed=seed, say=say).result
     change = result["verdict_change"]
     if not to_stdout:
@@ -606,7 +607,7 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
             click.echo(("\n" if interactive else "") + f"Error: {terminal_safe(str(problem))}", err=True)
 
     say(f"cruxfit batch: reading inputs, then sampling and rendering into {outdir} ...")
-    _warn_if_cold(say)
+    _warn_if_cold(say, "batch")
     import datetime as _dt
 
     def count(jobs) -> dict:
@@ -645,29 +646,47 @@ def batch(ctx, inputs, outdir, jobs, formats, seed, audience, force, rows_are_ap
 
 
 @main.command()
+@click.option("--family", type=click.Choice(FAMILIES), hidden=True,
+              help="Compile one family only, in this process (warmup runs one per family).")
 @click.pass_context
 @handle_errors
-def warmup(ctx):
+def warmup(ctx, family):
     """Compile the models ahead of time (the first run on a machine otherwise does it).
 
     PyTensor caches compiled C code per machine; this fills the cache for the individual,
-    stacked and organisation models and says how long it took.
+    stacked (batch) and organisation models and says how long it took.
     """
     t0 = time.monotonic()
+    if family is None:
+        for note in prepare_environment():
+            click.echo(f"Note: {terminal_safe(note)}", err=True)
+        click.echo("Compiling the models (the first time on a machine takes 20-60 s)...", err=True)
+        # Each family compiles into a folder of its own (pipeline/environment.py), and PyTensor
+        # fixes its folder when it is imported: one process per family.
+        library = ctx.obj.get("library")
+        for each in FAMILIES:
+            child = subprocess.run(
+                [sys.executable, "-c", "from cruxfit.cli import main; main()",
+                 *(["--library", str(library)] if library else []), "warmup", "--family", each],
+                stdin=subprocess.DEVNULL)
+            if child.returncode:
+                sys.exit(child.returncode)
+        import cruxfit.reports.render  # noqa: F401 - warms imports of the renderer too
 
-    for note in prepare_environment():
-        click.echo(f"Note: {terminal_safe(note)}", err=True)
-    click.echo("Compiling the models (the first time on a machine takes 20-60 s)...", err=True)
-    from cruxfit.models.inference import sample
+        click.echo(f"Ready: models compiled and cached in {time.monotonic() - t0:.1f} s.", err=True)
+        return
+    prepare_environment(family=family)
+    from cruxfit.models.inference import sample  # PyMC: only now that the folder is chosen
 
     lib = _library(ctx)
     one = parse_profile({"name": "warmup", "answers": {lib.statements[0].id: 4}}, lib)
     two = parse_profile({"name": "warmup2", "answers": {lib.statements[1].id: 3}}, lib)
-    sample(lib, [one], 0, draws=100, tune=100, retry=False)
-    sample(lib, [one, two], 0, draws=100, tune=100, retry=False, hierarchical=True)
-    import cruxfit.reports.render  # noqa: F401 - warms imports of the renderer too
-
-    click.echo(f"Ready: models compiled and cached in {time.monotonic() - t0:.1f} s.", err=True)
+    if family == "individual":
+        sample(lib, [one], 0, draws=100, tune=100, retry=False)
+    elif family == "batch":
+        sample(lib, [one, two], 0, draws=100, tune=100, retry=False, diagnose=False, cores=2)
+    else:
+        sample(lib, [one, two], 0, draws=100, tune=100, retry=False, hierarchical=True)
 
 
 @main.command()

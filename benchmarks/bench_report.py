@@ -13,18 +13,96 @@ the shared machine's noise hits them alike:
 Reported: medians of each, and the ratio end-to-end / floor (target: at most 2.5), per run
 and of the medians. The per-run ratios are the fair figure: both halves of a pair ran
 within a few seconds of each other.
+
+Start-up (issue 18; whole processes, rounds interleaved after one warm-up of each): a warm
+``cruxfit report PROFILE -o x.pdf`` and ``-f json`` beside the floor of a separate process:
+``import pymc`` in a process of its own plus WeasyPrint laying out the report's own HTML in
+a process of its own. Printed per round and as medians: wall seconds, CPU seconds (user +
+system, children included) and the ratio PDF report / floor (target: at most 1.25).
+``--startup-only`` skips the in-process pairs; ``--startup-repeat 0`` skips the start-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example.yaml"
 TARGET = 2.5
+STARTUP_TARGET = 1.25
+CLI = [sys.executable, "-c", "from cruxfit.cli import main; main()"]
+RENDER_ALONE = (
+    "import sys\n"
+    "from cruxfit.reports.render import _html_to_pdf\n"
+    "html = open(sys.argv[1], encoding='utf-8').read()\n"
+    "open(sys.argv[2], 'wb').write(_html_to_pdf(html, b'floor'))\n"
+)
+
+
+def _run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, waited-for children included) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env={**os.environ, **(env or {})})
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def startup(profile: Path, audience: str, seed: int, repeat: int) -> None:
+    """Whole-process start-up beside its floor (see the module's docstring)."""
+    import json
+
+    from cruxfit.reports.render import render_html
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        out_json = tmp / "r.json"
+        common = [str(profile), "-q", "--seed", str(seed), "--audience", audience]
+        subprocess.run([*CLI, "report", *common, "-f", "json", "-o", str(out_json)],
+                       check=True, capture_output=True)
+        html = tmp / "r.html"
+        html.write_text(render_html(json.loads(out_json.read_text()), audience), encoding="utf-8")
+        steps = {
+            "report PDF": [*CLI, "report", *common, "-o", str(tmp / "x.pdf")],
+            "report JSON": [*CLI, "report", *common, "-f", "json", "-o", str(tmp / "x.json")],
+            "import pymc": [sys.executable, "-c", "import pymc"],
+            "WeasyPrint alone": [sys.executable, "-c", RENDER_ALONE, str(html), str(tmp / "f.pdf")],
+        }
+        for cmd in steps.values():  # warm-up: compile caches, fonts, file system
+            _run(cmd)
+        wall: dict[str, list[float]] = {k: [] for k in steps}
+        cpu: dict[str, list[float]] = {k: [] for k in steps}
+        for i in range(repeat):
+            for k, cmd in steps.items():
+                w, c = _run(cmd)
+                wall[k].append(w)
+                cpu[k].append(c)
+            floor = wall["import pymc"][-1] + wall["WeasyPrint alone"][-1]
+            print(f"  round {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in wall.items())
+                  + f" | ratio {wall['report PDF'][-1] / floor:.2f}", flush=True)
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
+    floor = med["import pymc"] + med["WeasyPrint alone"]
+    rounds = [a + b for a, b in zip(wall["import pymc"], wall["WeasyPrint alone"])]
+    print(f"\nstart-up, whole processes, medians of {repeat} interleaved rounds "
+          f"(load average {os.getloadavg()[0]:.1f} at the end):")
+    for k in steps:
+        print(f"  {k:26}{med[k]:7.2f} s wall {cmed[k]:7.2f} s CPU")
+    print(f"  {'floor (import + layout)':26}{floor:7.2f} s wall "
+          f"{cmed['import pymc'] + cmed['WeasyPrint alone']:7.2f} s CPU")
+    per_round = statistics.median(t / f for t, f in zip(wall["report PDF"], rounds))
+    print(f"  ratio PDF report / floor: {med['report PDF'] / floor:.2f} of medians, "
+          f"{per_round:.2f} median of rounds (target <= {STARTUP_TARGET})")
 
 
 def main() -> None:
@@ -33,7 +111,15 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, default=EXAMPLE, help="profile to analyse")
     parser.add_argument("--audience", default="individual")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--startup-repeat", type=int, default=5,
+                        help="interleaved whole-process rounds (default 5; 0 skips them)")
+    parser.add_argument("--startup-only", action="store_true",
+                        help="measure only the whole-process start-up")
     args = parser.parse_args()
+    if args.startup_repeat:
+        startup(args.profile, args.audience, args.seed, args.startup_repeat)
+    if args.startup_only:
+        return
 
     from cruxfit.cruxes.library import load_library
     from cruxfit.models.inference import import_quietly

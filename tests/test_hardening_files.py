@@ -486,6 +486,38 @@ def test_a_usable_home_is_left_alone(tmp_path):
     assert env == {"HOME": str(tmp_path)}
 
 
+def test_each_family_compiles_into_a_folder_of_its_own(tmp_path):
+    """A single report's compile folder holds only its own kind of model (start-up cost)."""
+    import subprocess as sp
+    import sys
+
+    from cruxfit.pipeline.environment import prepare_environment
+
+    seen = set()
+    for family in ("individual", "organisation", "batch"):
+        env = {"HOME": str(tmp_path), "PYTENSOR_FLAGS": "floatX=float64"}
+        assert prepare_environment(env, family=family) == []
+        assert env["PYTENSOR_FLAGS"].startswith("floatX=float64,compiledir_format=compiledir_")
+        # What PyTensor itself makes of the flags, in a fresh process.
+        folder = sp.run([sys.executable, "-c", "from pytensor import config; print(config.compiledir)"],
+                        env={**os.environ, **env}, capture_output=True, text=True,
+                        check=True).stdout.strip()
+        assert folder.startswith(str(tmp_path / ".pytensor" / "compiledir_"))
+        assert folder.endswith(f"-cruxfit-{family}")
+        seen.add(folder)
+    assert len(seen) == 3
+
+
+@pytest.mark.parametrize("flags", ["compiledir={tmp}/mine", "compiledir_format=mine"])
+def test_a_compile_folder_the_user_chose_is_not_split_into_families(tmp_path, flags):
+    from cruxfit.pipeline.environment import prepare_environment
+
+    flags = flags.format(tmp=tmp_path)
+    env = {"HOME": str(tmp_path), "PYTENSOR_FLAGS": flags}
+    prepare_environment(env, family="individual")
+    assert env["PYTENSOR_FLAGS"] == flags
+
+
 @pytest.mark.slow
 def test_report_runs_with_home_pointing_at_a_file(tmp_path):
     out = tmp_path / "r.json"
