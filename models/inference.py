@@ -144,11 +144,29 @@ def check_convergence(idata, library: Library, respondent_slice=None,
 
 
 def import_quietly() -> None:
-    """Import ArviZ and PyMC without their start-up notices on the user's terminal."""
+    """Import ArviZ and PyMC without their start-up notices on the user's terminal, and
+    without Numba while ArviZ is imported.
+
+    Numba is installed (PyTensor's optional backend needs it), so ArviZ compiles an ECDF
+    helper with it as soon as ``arviz.stats.ecdf_utils`` is imported: about 0.5 s of every
+    process's start-up (``python -X importtime -c "import pymc"``), for plots cruxfit never
+    draws. Hidden from that one import, ArviZ falls back to the same functions in plain
+    Python (its own fallback) and to NumPy where it would use Numba; cruxfit's diagnostics are
+    its own (:mod:`cruxfit.models.diagnostics`). Numba is importable again afterwards.
+    """
+    import sys
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", message=".*BLAS.*")
-        import arviz  # noqa: F401
+        hide = "arviz" not in sys.modules and "numba" not in sys.modules
+        if hide:
+            sys.modules["numba"] = None  # type: ignore[assignment]  # import raises ImportError
+        try:
+            import arviz  # noqa: F401
+        finally:
+            if hide:
+                del sys.modules["numba"]
         import pymc  # noqa: F401
 
 

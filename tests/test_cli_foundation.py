@@ -482,3 +482,22 @@ def test_light_commands_do_not_import_heavy_libraries(args):
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_pymc_is_imported_without_arviz_compiling_numba_code():
+    """import_quietly hides Numba from ArviZ's import only (0.5 s of start-up), and leaves
+    Numba importable for everyone else afterwards."""
+    script = (
+        "import sys\n"
+        "from cruxfit.models.inference import import_quietly\n"
+        "import_quietly()\n"
+        "assert 'pymc' in sys.modules and 'numba' not in sys.modules, sorted(sys.modules)[:5]\n"
+        "from arviz.stats import ecdf_utils\n"
+        "vectorised = [n for n, f in vars(ecdf_utils).items() if type(f).__module__.startswith('numba')]\n"
+        "assert not vectorised, vectorised\n"
+        "import numba\n"
+        "assert numba.njit(lambda x: x + 1)(1) == 2\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr
