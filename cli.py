@@ -666,7 +666,7 @@ def warmup(ctx, family):
         library = ctx.obj.get("library")
         for each in FAMILIES:
             child = subprocess.run(
-                [sys.executable, "-c", "from cruxfit.cli import main; main()",
+                [sys.executable, "-c", "from cruxfit.cli import entry; entry()",
                  *(["--library", str(library)] if library else []), "warmup", "--family", each],
                 stdin=subprocess.DEVNULL)
             if child.returncode:
@@ -842,5 +842,35 @@ def serve(ctx, host, port, open_browser, seed):
                say=lambda m: click.echo(m, err=True))
 
 
+def entry() -> None:
+    """The ``cruxfit`` command: :func:`main`, then an exit that skips the interpreter's
+    teardown.
+
+    With PyMC loaded, Python's own finalisation (clearing thousands of modules and objects)
+    takes about 0.4 s after the work is done: 6.2 s against 6.7 s for the example's JSON
+    report (three alternating runs). By then every file is written atomically and closed,
+    so the exit handlers are run, the logs and standard streams are flushed, and the process
+    ends. Tests call :func:`main` in-process and are unaffected.
+    """
+    import atexit
+    import logging
+
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        if not isinstance(stop.code, (int, type(None))):
+            click.echo(str(stop.code), err=True)
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

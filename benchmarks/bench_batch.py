@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-c", "from cruxfit.cli import main; main()"]
+CLI = [sys.executable, "-c", "from cruxfit.cli import entry; entry()"]
 
 
 def tree_rss(pid: int) -> int:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-CLI = [sys.executable, "-c", "from cruxfit.cli import main; main()"]
+CLI = [sys.executable, "-c", "from cruxfit.cli import entry; entry()"]
 FIXTURE = ROOT / "tests" / "golden" / "editions_example.json"
 
 EDITIONS = {

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example.yaml"
-CRUXFIT = [sys.executable, "-c", "from cruxfit.cli import main; main()"]
+CRUXFIT = [sys.executable, "-c", "from cruxfit.cli import entry; entry()"]
 
 
 def run_cli(env_extra: dict[str, str], out: Path) -> float:

@@ -15,7 +15,8 @@ and of the medians. The per-run ratios are the fair figure: both halves of a pai
 within a few seconds of each other.
 
 Start-up (issue 18; whole processes, rounds interleaved after one warm-up of each): a warm
-``cruxfit report PROFILE -o x.pdf`` and ``-f json`` beside the floor of a separate process:
+``cruxfit report PROFILE -o x.pdf`` (with and without the render worker of
+pipeline/render_worker.py) and ``-f json`` beside the floor of a separate process:
 ``import pymc`` in a process of its own plus WeasyPrint laying out the report's own HTML in
 a process of its own. Printed per round and as medians: wall seconds, CPU seconds (user +
 system, children included) and the ratio PDF report / floor (target: at most 1.25).
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example.yaml"
 TARGET = 2.5
 STARTUP_TARGET = 1.25
-CLI = [sys.executable, "-c", "from cruxfit.cli import main; main()"]
+CLI = [sys.executable, "-c", "from cruxfit.cli import entry; entry()"]
 RENDER_ALONE = (
     "import sys\n"
     "from cruxfit.reports.render import _html_to_pdf\n"
@@ -74,17 +75,18 @@ def startup(profile: Path, audience: str, seed: int, repeat: int) -> None:
         html.write_text(render_html(json.loads(out_json.read_text()), audience), encoding="utf-8")
         steps = {
             "report PDF": [*CLI, "report", *common, "-o", str(tmp / "x.pdf")],
+            "report PDF, no worker": [*CLI, "report", *common, "-o", str(tmp / "y.pdf")],
             "report JSON": [*CLI, "report", *common, "-f", "json", "-o", str(tmp / "x.json")],
             "import pymc": [sys.executable, "-c", "import pymc"],
             "WeasyPrint alone": [sys.executable, "-c", RENDER_ALONE, str(html), str(tmp / "f.pdf")],
         }
         for cmd in steps.values():  # warm-up: compile caches, fonts, file system
-            _run(cmd)
+            _run(cmd, {"CRUXFIT_RENDER_WORKER": "0"})
         wall: dict[str, list[float]] = {k: [] for k in steps}
         cpu: dict[str, list[float]] = {k: [] for k in steps}
         for i in range(repeat):
             for k, cmd in steps.items():
-                w, c = _run(cmd)
+                w, c = _run(cmd, {"CRUXFIT_RENDER_WORKER": "0"} if "no worker" in k else None)
                 wall[k].append(w)
                 cpu[k].append(c)
             floor = wall["import pymc"][-1] + wall["WeasyPrint alone"][-1]
@@ -100,9 +102,10 @@ def startup(profile: Path, audience: str, seed: int, repeat: int) -> None:
         print(f"  {k:26}{med[k]:7.2f} s wall {cmed[k]:7.2f} s CPU")
     print(f"  {'floor (import + layout)':26}{floor:7.2f} s wall "
           f"{cmed['import pymc'] + cmed['WeasyPrint alone']:7.2f} s CPU")
-    per_round = statistics.median(t / f for t, f in zip(wall["report PDF"], rounds))
-    print(f"  ratio PDF report / floor: {med['report PDF'] / floor:.2f} of medians, "
-          f"{per_round:.2f} median of rounds (target <= {STARTUP_TARGET})")
+    for k in ("report PDF", "report PDF, no worker"):
+        per_round = statistics.median(t / f for t, f in zip(wall[k], rounds))
+        print(f"  ratio {k} / floor: {med[k] / floor:.2f} of medians, "
+              f"{per_round:.2f} median of rounds (target <= {STARTUP_TARGET})")
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ from cruxfit.cruxes.errors import InputError, Problem, check_interrupt
 from cruxfit.cruxes.library import Library
 from cruxfit.cruxes.profile import MAX_NAME, load_profile
 from cruxfit.models.kinds import result_kind
+from cruxfit.pipeline.render_worker import RenderWorker
+from cruxfit.pipeline.render_worker import wanted as render_worker_wanted
 from cruxfit.reports.files import (
     OutputPathError,
     check_output_path,
@@ -169,8 +171,16 @@ def produce(library: Library, subject, output: Path, *, fmt: str = "pdf",
     from cruxfit.pipeline.run import save_posterior as _save_posterior
 
     check_outputs(output, save_posterior)
-    result, analysis = run_any(library, subject, seed, say=say)
-    data = render(result, fmt, audience, length=length, appendix=appendix)
+    # PDF and HTML: the renderers are imported in a second process while this one samples.
+    worker = RenderWorker() if fmt != "json" and render_worker_wanted() else None
+    try:
+        result, analysis = run_any(library, subject, seed, say=say)
+        data = worker.render(result, fmt, audience, length=length, appendix=appendix) if worker else None
+    finally:
+        if worker is not None:
+            worker.close()
+    if data is None:
+        data = render(result, fmt, audience, length=length, appendix=appendix)
     check_interrupt()  # a Ctrl-C swallowed in a C callback still means: write nothing
     write(data, output, fmt)
     if save_posterior is not None:
@@ -184,8 +194,15 @@ def produce_compare(library: Library, subject_a, subject_b, output: Path, *, fmt
     from cruxfit.pipeline.run import run_compare
 
     check_outputs(output)
-    result = run_compare(library, subject_a, subject_b, seed, say=say)
-    data = render(result, fmt)
+    worker = RenderWorker() if fmt != "json" and render_worker_wanted() else None
+    try:
+        result = run_compare(library, subject_a, subject_b, seed, say=say)
+        data = worker.render(result, fmt) if worker else None
+    finally:
+        if worker is not None:
+            worker.close()
+    if data is None:
+        data = render(result, fmt)
     check_interrupt()
     write(data, output, fmt)
     return Outcome(result, output)

@@ -7,6 +7,7 @@ standard error, with no traceback, and the exit status the command documents.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -501,3 +502,35 @@ def test_pymc_is_imported_without_arviz_compiling_numba_code():
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("args,code", [
+    (["questions", "--json"], 0),
+    (["schema"], 0),
+    (["validate", "no-such-profile.yaml"], 2),
+    (["no-such-command"], 2),
+])
+def test_the_command_flushes_everything_and_keeps_its_exit_status(args, code, tmp_path):
+    """entry() ends the process with os._exit: the same output and exit status as main()."""
+    script = "from cruxfit.cli import entry; entry()"
+    env = {k: v for k, v in os.environ.items() if k != "CRUXFIT_LIBRARY"}
+    proc = subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          timeout=120, cwd=tmp_path, env=env)
+    assert proc.returncode == code, proc.stderr
+    from click.testing import CliRunner
+
+    inproc = CliRunner(env={"CRUXFIT_LIBRARY": None}).invoke(main, args)
+    assert inproc.exit_code == code
+    assert proc.stdout.decode() == inproc.stdout  # every byte, flushed before the exit
+    if code:
+        assert proc.stderr.decode().strip().splitlines()[-1] == inproc.stderr.strip().splitlines()[-1]
+        assert b"Traceback" not in proc.stderr
+    if args[0] == "questions":
+        json.loads(proc.stdout)
+
+
+def test_the_installed_command_is_entry():
+    import importlib.metadata as md
+
+    (script,) = [e for e in md.entry_points(group="console_scripts") if e.name == "cruxfit"]
+    assert script.value == "cruxfit.cli:entry"

@@ -362,7 +362,7 @@ def test_hostile_names_render_as_text_and_name_files_safely(tmp_path, monkeypatc
 # --- faults
 
 def _cruxfit(*args):
-    return [sys.executable, "-c", "from cruxfit.cli import main; main()", *args]
+    return [sys.executable, "-c", "from cruxfit.cli import entry; entry()", *args]
 
 
 def test_disk_full_gives_a_clear_error_and_leaves_nothing(tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ GOOD = {"name": "Good", "answers": {LIB.statements[0].id: 4}}
 
 
 def _cruxfit(*args):
-    return [sys.executable, "-c", "from cruxfit.cli import main; main()", *args]
+    return [sys.executable, "-c", "from cruxfit.cli import entry; entry()", *args]
 
 
 def _null_device(path: Path) -> Path:

@@ -42,7 +42,7 @@ def test_sampling_in_a_cruxfit_child_process_fails_a_test_not_marked_slow(suite,
         import subprocess, sys
 
         def test_it():
-            subprocess.run([sys.executable, "-c", "from cruxfit.cli import main; main()", "report",
+            subprocess.run([sys.executable, "-c", "from cruxfit.cli import entry; entry()", "report",
                             {str(ROOT / "data" / "mixed.yaml")!r}, "-f", "json", "-q",
                             "-o", {str(tmp_path / "r.json")!r}], capture_output=True)
     """)
