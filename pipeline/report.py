@@ -88,15 +88,9 @@ def render(result: dict, fmt: str, audience: str = "individual", *, length: str 
         raise ValueError(f"format must be one of {FORMATS}, not {fmt!r}")
     if fmt == "json":
         return to_json(result).encode("utf-8")
-    from cruxfit.reports import render as R  # Jinja2 and the templates: only to render
+    from cruxfit.reports.render import render_document  # Jinja2 and the templates: only to render
 
-    if is_comparison(result):
-        return (R.render_compare_html(result).encode("utf-8") if fmt == "html"
-                else R.render_compare_pdf(result))
-    if fmt == "html":
-        return R.render_html(result, audience=audience, length=length,
-                             appendix=appendix).encode("utf-8")
-    return R.render_pdf(result, audience=audience, length=length, appendix=appendix)
+    return render_document(result, fmt, audience, length=length, appendix=appendix)
 
 
 def is_comparison(result: dict) -> bool:

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 from markupsafe import Markup
 
+from cruxfit.models.kinds import result_kind
 from cruxfit.reports import context_editions as E
 from cruxfit.reports.context import build_context
 from cruxfit.reports.context_compare import build_compare_context
@@ -99,6 +100,20 @@ def is_organisation(result: dict) -> bool:
 @functools.lru_cache(maxsize=1)
 def _edition_stylesheet() -> str:
     return (static_dir() / "editions.css").read_text(encoding="utf-8")
+
+
+def render_document(result: dict, fmt: str, audience: str = "individual", *,
+                    length: str = "full", appendix: bool = False) -> bytes:
+    """The bytes of a PDF or HTML report of any result: individual, organisation or comparison."""
+    if result_kind(result) == "compare":
+        return (render_compare_html(result).encode("utf-8") if fmt == "html"
+                else render_compare_pdf(result))
+    if fmt == "html":
+        return render_html(result, audience=audience, length=length,
+                           appendix=appendix).encode("utf-8")
+    if fmt == "pdf":
+        return render_pdf(result, audience=audience, length=length, appendix=appendix)
+    raise ValueError(f"a document is pdf or html, not {fmt!r}")
 
 
 def render_html(result: dict, audience: str = "individual", *, length: str = "full",

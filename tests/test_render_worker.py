@@ -97,11 +97,19 @@ def test_the_worker_goes_when_its_parent_is_killed():
             parent.kill()
 
 
-def test_the_worker_can_be_turned_off(monkeypatch):
-    monkeypatch.setenv(W.ENV_OFF, "0")
-    assert not W.wanted()
-    monkeypatch.setenv(W.ENV_OFF, "1")
-    assert W.wanted() == ((os.cpu_count() or 1) >= 2)
+@pytest.mark.parametrize("setting,cores,load,expected", [
+    ("0", 4, 0.0, False),      # turned off
+    ("", 1, 0.0, False),       # no second core
+    ("", 2, 0.2, True),        # a quiet machine
+    ("", 2, 1.2, True),        # this report's own work keeps one core busy
+    ("", 2, 1.6, False),       # the other core is taken too
+    ("1", 8, 6.0, True),
+])
+def test_the_worker_starts_only_when_a_core_is_idle(monkeypatch, setting, cores, load, expected):
+    monkeypatch.setenv(W.ENV_OFF, setting)
+    monkeypatch.setattr(W.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(W.os, "getloadavg", lambda: (load, load, load))
+    assert W.wanted() is expected
 
 
 @pytest.mark.parametrize("fmt,used", [("html", True), ("json", False)])
@@ -110,6 +118,7 @@ def test_a_report_renders_in_the_worker_and_the_parent_writes_it(tmp_path, monke
 
     monkeypatch.setenv(W.ENV_OFF, "1")
     monkeypatch.setattr(W.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(W.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     result = _result()
     monkeypatch.setattr(run, "run_any", lambda lib, prof, seed, say=None: (result, None))
     calls = []
@@ -133,6 +142,7 @@ def test_a_failed_worker_does_not_fail_the_report(tmp_path, monkeypatch):
 
     monkeypatch.setenv(W.ENV_OFF, "1")
     monkeypatch.setattr(W.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(W.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     result = _result()
     monkeypatch.setattr(run, "run_any", lambda lib, prof, seed, say=None: (result, None))
 
