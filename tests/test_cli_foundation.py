@@ -485,6 +485,7 @@ def test_light_commands_do_not_import_heavy_libraries(args):
     assert proc.returncode == 0, proc.stderr
 
 
+@pytest.mark.heavy  # imports PyMC and compiles with Numba in a fresh process
 def test_pymc_is_imported_without_arviz_compiling_numba_code():
     """import_quietly hides Numba from ArviZ's import only (0.5 s of start-up), and leaves
     Numba importable for everyone else afterwards."""

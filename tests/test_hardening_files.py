@@ -486,6 +486,7 @@ def test_a_usable_home_is_left_alone(tmp_path):
     assert env == {"HOME": str(tmp_path)}
 
 
+@pytest.mark.heavy  # three fresh processes importing PyTensor
 def test_each_family_compiles_into_a_folder_of_its_own(tmp_path):
     """A single report's compile folder holds only its own kind of model (start-up cost)."""
     import subprocess as sp
