@@ -35,9 +35,19 @@ def fail(message: str) -> NoReturn:
 
 def with_extra(error: ValidationError | None, title: str, extra: Iterable[InitErrorDetails]):
     """A ValidationError holding the errors of `error` (if any) and the extra ones."""
-    details: list[Any] = [_again(e) for e in error.errors()] if error is not None else []
+    details: list[Any] = details_of(error) if error is not None else []
     details += list(extra)
     return ValidationError.from_exception_data(title, details)
+
+
+def details_of(error: ValidationError) -> list[InitErrorDetails]:
+    """The errors of `error`, ready to be raised again (alone or with others)."""
+    return [_again(e) for e in error.errors()]
+
+
+def worded_at(loc: Loc, message: str, value: Any = None) -> InitErrorDetails:
+    """An error worded exactly as given, at a location relative to the value validated."""
+    return InitErrorDetails(type=worded(message), loc=loc, input=value)
 
 
 def _again(error: Any) -> InitErrorDetails:

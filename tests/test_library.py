@@ -375,3 +375,137 @@ def test_implicit_dates_stay_text(tmp_library):
         data_text.replace("name: AI helpers are safe to use", "name: 2020-13-45"), encoding="utf-8"
     )
     assert load_library(tmp_library).variable("safety").name == "2020-13-45"
+
+
+# --------------------------------------------------------------------------- many problems at once
+
+#: One mistake in each of five files, and two in one record: every line, in file order.
+MANY = [
+    data_edit("variables.yaml", lambda d: d["variables"][0]["prior"].__setitem__("mean", 1.5)),
+    data_edit("statements.yaml", _set(_statement("safety-sabotage"), "favours", 2)),
+    data_edit("approaches.yaml", lambda d: _approach("rlhf")(d)["ratings"].pop("easy")),
+    data_edit("approaches.yaml", _set(_approach("evals"), "sumary", "x")),
+    data_edit("seed.yaml", lambda d: d["cruxes"][1].__setitem__("variable", "scalling")),
+    data_edit("fit.yaml", lambda d: d["items"][0]["weights"].__setitem__("rhlf", 0.2)),
+    data_edit("model.yaml", lambda d: d["sampling"].__setitem__("target_accept", "high")),
+]
+MANY_LINES = [
+    ("variables.yaml", "variables[0].prior.mean",
+     "1.5 is outside (0, 1); a prior credence must be strictly between 0 and 1"),
+    ("statements.yaml", "statements[1].favours", "2 is not allowed; use 1 or -1"),
+    ("approaches.yaml", "approaches[1].ratings.easy", "is missing; it must be text"),
+    ("approaches.yaml", "approaches[3].sumary",
+     'is not a known key (did you mean "summary"?); allowed: "slug", "name", "summary", '
+     '"ratings", "crux_topics", "cruxes", "also", "ranked", "unranked_reason" or "good_fit"'),
+    ("seed.yaml", "cruxes[1].variable", '"scalling" is not a known variable (did you mean "scaling"?)'),
+    ("model.yaml", "sampling.target_accept", 'must be a number, not the text "high"'),
+    ("fit.yaml", "items[0].weights.rhlf", '"rhlf" is not a known approach (did you mean "rlhf"?)'),
+]
+
+
+def _lines(folder: Path, expected) -> list[str]:
+    return [f"{folder / name}: {key}: {message}" for name, key, message in expected]
+
+
+def test_problems_in_many_files_are_reported_together(tmp_library):
+    for edit in MANY:
+        edit(tmp_library)
+    with pytest.raises(LibraryError) as info:
+        load_library(tmp_library)
+    assert [str(p) for p in info.value.problems] == _lines(tmp_library, MANY_LINES)
+
+
+def test_cli_lists_every_library_problem_and_exits_2(tmp_library):
+    from click.testing import CliRunner
+
+    from cruxfit.cli import main
+
+    for edit in MANY:
+        edit(tmp_library)
+    result = CliRunner().invoke(main, ["--library", str(tmp_library), "validate",
+                                       str(Path(__file__).parent.parent / "data" / "example.yaml")])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [f"Error: {line}" for line in _lines(tmp_library, MANY_LINES)]
+    assert "Traceback" not in result.output
+
+
+# Checks that read several fields or items run only on those that are valid on their own, so
+# a mistake is reported once rather than with the lines it would cause (the reader before
+# the pydantic models added the second line of each of these).
+ONE_LINE = {
+    "cruxes not a list": (
+        data_edit("approaches.yaml", _set(_approach("rlhf"), "cruxes", "oops")),
+        ("approaches.yaml", "approaches[1].cruxes", 'must be a list, not the text "oops"'),
+    ),
+    "a broken verdict hides no other verdict check": (
+        data_edit("model.yaml", lambda d: d["verdicts"][-1].pop("meaning")),
+        ("model.yaml", "verdicts[3].meaning", "is missing; it must be text"),
+    ),
+    "a broken loading does not unbalance the weights": (
+        data_edit("statements.yaml", lambda d: _find(d["statements"], "id", "safety-sabotage")[
+            "loads"].extend([{"variable": "scaling", "sign": "up"}])),
+        ("statements.yaml", "statements[1].loads[1].sign", 'must be a whole number, not the text "up"'),
+    ),
+    "an invalid prior is not used for the value bands": (
+        data_edit("variables.yaml", lambda d: d["variables"][0]["prior"].__setitem__("mean", 0)),
+        ("variables.yaml", "variables[0].prior.mean",
+         "0 is outside (0, 1); a prior credence must be strictly between 0 and 1"),
+    ),
+}
+
+
+@pytest.mark.parametrize("edit, line", list(ONE_LINE.values()), ids=list(ONE_LINE))
+def test_one_mistake_is_one_line(tmp_library, edit, line):
+    edit(tmp_library)
+    with pytest.raises(LibraryError) as info:
+        load_library(tmp_library)
+    assert [str(p) for p in info.value.problems] == _lines(tmp_library, [line])
+
+
+def test_empty_verdicts_are_named(tmp_library):
+    """Was '<folder>: could not be read'."""
+    data_edit("model.yaml", lambda d: d.__setitem__("verdicts", []))(tmp_library)
+    with pytest.raises(LibraryError) as info:
+        load_library(tmp_library)
+    assert [str(p) for p in info.value.problems] == _lines(tmp_library, [(
+        "model.yaml", "verdicts", "is empty; at least one verdict is needed, and the last one, "
+        "without minimums, gives every result a verdict")])
+
+
+def test_every_field_of_a_record_is_checked(tmp_library):
+    """An optional field is checked even when a field before it is wrong (the old reader
+    skipped a seed crux's note when its intro was wrong)."""
+    def edit(d):
+        d["cruxes"][0]["intro"] = 7
+        d["cruxes"][0]["note"] = ["a list"]
+    data_edit("seed.yaml", edit)(tmp_library)
+    with pytest.raises(LibraryError) as info:
+        load_library(tmp_library)
+    assert [str(p) for p in info.value.problems] == _lines(tmp_library, [
+        ("seed.yaml", "cruxes[0].intro", "must be text, not the number 7"),
+        ("seed.yaml", "cruxes[0].note", "must be text, not a list"),
+    ])
+
+
+def test_a_missing_section_lists_its_required_keys(tmp_library):
+    data_edit("model.yaml", lambda d: d.pop("convergence"))(tmp_library)
+    with pytest.raises(LibraryError) as info:
+        load_library(tmp_library)
+    assert [str(p) for p in info.value.problems] == _lines(tmp_library, [
+        ("model.yaml", "convergence", "is missing; it must be a mapping"),
+        *[("model.yaml", f"convergence.{key}", f"is missing; it must be {kind}")
+          for key, kind in (("r_hat_max", "a number"), ("ess_bulk_min", "a number"),
+                            ("ess_tail_min", "a number"), ("divergences_max", "a whole number"))],
+    ])
+
+
+def test_the_models_are_not_built_on_import():
+    """Importing the library module stays cheap: the pydantic models come with the first load."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cruxfit.cruxes.library; "
+            "print('cruxfit.cruxes.library_model' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
