@@ -20,7 +20,9 @@ pipeline/render_worker.py) and ``-f json`` beside the floor of a separate proces
 ``import pymc`` in a process of its own plus WeasyPrint laying out the report's own HTML in
 a process of its own. Printed per round and as medians: wall seconds, CPU seconds (user +
 system, children included) and the ratio PDF report / floor (target: at most 1.25).
-``--startup-only`` skips the in-process pairs; ``--startup-repeat 0`` skips the start-up.
+``--baseline DIR`` times another version's PDF report in the same rounds (DIR holds its
+``cruxfit`` package, e.g. a link to an older checkout). ``--startup-only`` skips the
+in-process pairs; ``--startup-repeat 0`` skips the start-up.
 """
 
 from __future__ import annotations
@@ -59,7 +61,18 @@ def _run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def startup(profile: Path, audience: str, seed: int, repeat: int) -> None:
+def _env(step: str, baseline: Path | None) -> dict:
+    if "no worker" in step:
+        return {"CRUXFIT_RENDER_WORKER": "0"}
+    if "baseline" in step:
+        # A folder holding a `cruxfit` package (e.g. a link to an older checkout) comes first
+        # on the path, ahead of the installed one.
+        return {"PYTHONPATH": str(baseline)}
+    return {}
+
+
+def startup(profile: Path, audience: str, seed: int, repeat: int,
+            baseline: Path | None = None) -> None:
     """Whole-process start-up beside its floor (see the module's docstring)."""
     import json
 
@@ -77,16 +90,19 @@ def startup(profile: Path, audience: str, seed: int, repeat: int) -> None:
             "report PDF": [*CLI, "report", *common, "-o", str(tmp / "x.pdf")],
             "report PDF, no worker": [*CLI, "report", *common, "-o", str(tmp / "y.pdf")],
             "report JSON": [*CLI, "report", *common, "-f", "json", "-o", str(tmp / "x.json")],
+            **({"report PDF, baseline": [sys.executable, "-c", "from cruxfit.cli import main; main()",
+                                         "report", *common, "-o", str(tmp / "b.pdf")]}
+               if baseline else {}),
             "import pymc": [sys.executable, "-c", "import pymc"],
             "WeasyPrint alone": [sys.executable, "-c", RENDER_ALONE, str(html), str(tmp / "f.pdf")],
         }
-        for cmd in steps.values():  # warm-up: compile caches, fonts, file system
-            _run(cmd, {"CRUXFIT_RENDER_WORKER": "0"})
+        for k, cmd in steps.items():  # warm-up: compile caches, fonts, file system
+            _run(cmd, _env(k, baseline))
         wall: dict[str, list[float]] = {k: [] for k in steps}
         cpu: dict[str, list[float]] = {k: [] for k in steps}
         for i in range(repeat):
             for k, cmd in steps.items():
-                w, c = _run(cmd, {"CRUXFIT_RENDER_WORKER": "0"} if "no worker" in k else None)
+                w, c = _run(cmd, _env(k, baseline))
                 wall[k].append(w)
                 cpu[k].append(c)
             floor = wall["import pymc"][-1] + wall["WeasyPrint alone"][-1]
@@ -102,7 +118,7 @@ def startup(profile: Path, audience: str, seed: int, repeat: int) -> None:
         print(f"  {k:26}{med[k]:7.2f} s wall {cmed[k]:7.2f} s CPU")
     print(f"  {'floor (import + layout)':26}{floor:7.2f} s wall "
           f"{cmed['import pymc'] + cmed['WeasyPrint alone']:7.2f} s CPU")
-    for k in ("report PDF", "report PDF, no worker"):
+    for k in [k for k in steps if k.startswith("report PDF")]:
         per_round = statistics.median(t / f for t, f in zip(wall[k], rounds))
         print(f"  ratio {k} / floor: {med[k] / floor:.2f} of medians, "
               f"{per_round:.2f} median of rounds (target <= {STARTUP_TARGET})")
@@ -118,9 +134,13 @@ def main() -> None:
                         help="interleaved whole-process rounds (default 5; 0 skips them)")
     parser.add_argument("--startup-only", action="store_true",
                         help="measure only the whole-process start-up")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a folder holding another version's `cruxfit` package (for "
+                             "example a link to an older checkout): its PDF report is timed "
+                             "in the same rounds")
     args = parser.parse_args()
     if args.startup_repeat:
-        startup(args.profile, args.audience, args.seed, args.startup_repeat)
+        startup(args.profile, args.audience, args.seed, args.startup_repeat, args.baseline)
     if args.startup_only:
         return
 

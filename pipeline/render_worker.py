@@ -12,9 +12,9 @@ Nothing depends on the worker: when it cannot start, fails or dies, :meth:`Rende
 returns None and the caller renders in its own process, which then reports any error the usual
 way. The worker ignores Ctrl-C (the parent decides, and stops it); it exits as soon as its
 standard input closes, so it never outlives the parent for longer than its imports take.
-``CRUXFIT_RENDER_WORKER=0`` turns it off (the benchmark measures both); it also stays off
-when no core is idle (:func:`wanted`), where its imports would only compete with the
-analysis.
+``CRUXFIT_RENDER_WORKER=0`` turns it off and ``=1`` on (the benchmark measures both); by
+default it starts only when a core is idle (:func:`wanted`), since otherwise its imports
+would only compete with the analysis.
 """
 
 from __future__ import annotations
@@ -35,19 +35,31 @@ def wanted() -> bool:
     busy, measured on the 2-core development machine while a test suite ran beside it, a PDF
     report took 13.0 s with the worker against 11.7 s without (bench_report.py, medians of
     3): the two processes then share one core and the worker's own start costs 1.5 CPU
-    seconds. So the worker starts only while the last minute's load average leaves at least
-    half a core free (a report's own single-threaded work keeps the load near one).
+    seconds. So it starts only when fewer processes are runnable right now than there are
+    cores (Linux's count in /proc/loadavg, which includes this one). The load average is no
+    guide: on the development machine it stays near 1.0 with every core idle.
+
+    ``CRUXFIT_RENDER_WORKER=0`` never starts it, ``=1`` always does (for benchmarks).
     """
-    if os.environ.get(ENV_OFF, "").strip().lower() in ("0", "no", "false", "off"):
+    setting = os.environ.get(ENV_OFF, "").strip().lower()
+    if setting in ("0", "no", "false", "off"):
         return False
+    if setting in ("1", "yes", "true", "on"):
+        return True
     cores = os.cpu_count() or 1
     if cores < 2:
         return False
+    running = runnable()
+    return running is not None and running < cores
+
+
+def runnable() -> int | None:
+    """Processes runnable at this moment, this one included (None where unknown)."""
     try:
-        load = os.getloadavg()[0]
-    except OSError:  # pragma: no cover - no load average on this system
-        return True
-    return load < cores - 0.5
+        with open("/proc/loadavg", encoding="ascii") as fh:
+            return int(fh.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 class RenderWorker:
@@ -122,11 +134,15 @@ def _serve() -> int:
         result, fmt, audience, length, appendix = pickle.loads(request)
         data = render_document(result, fmt, audience, length=length, appendix=appendix)
         out.write(data)
-        out.flush()
+        out.close()  # the parent reads to the end of this stream: it has the report now
         return 0
     except BaseException:  # noqa: BLE001 - the parent renders again and reports any error itself
         return 1
 
 
 if __name__ == "__main__":
-    sys.exit(_serve())
+    # Without Python's teardown (0.2-0.3 s with WeasyPrint and Matplotlib loaded): the parent
+    # waits for this process to end before it writes the report.
+    code = _serve()
+    sys.stderr.flush()
+    os._exit(code)

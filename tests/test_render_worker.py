@@ -97,19 +97,24 @@ def test_the_worker_goes_when_its_parent_is_killed():
             parent.kill()
 
 
-@pytest.mark.parametrize("setting,cores,load,expected", [
-    ("0", 4, 0.0, False),      # turned off
-    ("", 1, 0.0, False),       # no second core
-    ("", 2, 0.2, True),        # a quiet machine
-    ("", 2, 1.2, True),        # this report's own work keeps one core busy
-    ("", 2, 1.6, False),       # the other core is taken too
-    ("1", 8, 6.0, True),
+@pytest.mark.parametrize("setting,cores,running,expected", [
+    ("0", 4, 1, False),        # turned off
+    ("1", 2, 5, True),         # turned on, whatever the machine is doing
+    ("", 1, 1, False),         # no second core
+    ("", 2, 1, True),          # only this process runs: a core is idle
+    ("", 2, 2, False),         # something else runs beside it
+    ("", 8, 6, True),
+    ("", 2, None, False),      # unknown: the safe choice
 ])
-def test_the_worker_starts_only_when_a_core_is_idle(monkeypatch, setting, cores, load, expected):
+def test_the_worker_starts_only_when_a_core_is_idle(monkeypatch, setting, cores, running, expected):
     monkeypatch.setenv(W.ENV_OFF, setting)
     monkeypatch.setattr(W.os, "cpu_count", lambda: cores)
-    monkeypatch.setattr(W.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(W, "runnable", lambda: running)
     assert W.wanted() is expected
+
+
+def test_this_process_counts_as_runnable():
+    assert W.runnable() >= 1
 
 
 @pytest.mark.parametrize("fmt,used", [("html", True), ("json", False)])
@@ -117,8 +122,6 @@ def test_a_report_renders_in_the_worker_and_the_parent_writes_it(tmp_path, monke
     import cruxfit.pipeline.run as run
 
     monkeypatch.setenv(W.ENV_OFF, "1")
-    monkeypatch.setattr(W.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(W.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     result = _result()
     monkeypatch.setattr(run, "run_any", lambda lib, prof, seed, say=None: (result, None))
     calls = []
@@ -141,8 +144,6 @@ def test_a_failed_worker_does_not_fail_the_report(tmp_path, monkeypatch):
     import cruxfit.pipeline.run as run
 
     monkeypatch.setenv(W.ENV_OFF, "1")
-    monkeypatch.setattr(W.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(W.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     result = _result()
     monkeypatch.setattr(run, "run_any", lambda lib, prof, seed, say=None: (result, None))
 
