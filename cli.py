@@ -668,7 +668,7 @@ def warmup(ctx, family):
             child = subprocess.run(
                 [sys.executable, "-c", "from cruxfit.cli import entry; entry()",
                  *(["--library", str(library)] if library else []), "warmup", "--family", each],
-                stdin=subprocess.DEVNULL)
+                stdin=subprocess.DEVNULL, check=False)
             if child.returncode:
                 sys.exit(child.returncode)
         import cruxfit.reports.render  # noqa: F401 - warms imports of the renderer too

@@ -71,6 +71,7 @@ class Posterior:
     seconds: dict[str, float]
     org_theta: np.ndarray | None = None  # (draws, variables), organisations only
     tau: np.ndarray | None = None  # (draws, variables), organisations only
+    compiled_model: str | None = None  # "stored" or "built" when a compiled store was given
 
 
 class SamplingError(CruxfitError):
@@ -181,7 +182,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
            draws: int | None = None, tune: int | None = None, chains: int | None = None,
            target_accept: float | None = None, retry: bool = True,
            say: Callable[[dict], None] | None = None, hierarchical: bool = False,
-           cores: int = 1, diagnose: bool = True) -> Posterior:
+           cores: int = 1, diagnose: bool = True, store=None) -> Posterior:
     """Sample the posterior of the credences for one or more independent respondents.
 
     A run that fails the library's convergence bar is retried once with twice the tuning,
@@ -191,6 +192,9 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
     ``diagnose=False`` (only with ``retry=False``) leaves R-hat and ESS to the caller - the
     batch checks each stacked respondent separately - and fills in NaN; the divergence count
     is still reported.
+
+    ``store`` (one individual only): where the compiled model is kept between processes
+    (:mod:`cruxfit.models.compiled`); the draws are the same with or without it.
     """
     if not diagnose and retry:
         raise ValueError("a retry needs the convergence check: pass retry=False with diagnose=False")
@@ -207,21 +211,37 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
     obs = observations(library, profiles)
     attempts = 0
     t_build = t_sample = 0.0
+    use_store = store is not None and not hierarchical and obs.n_respondents == 1
+    compiled_from = None
     while True:
         attempts += 1
         t1 = time.perf_counter()
-        model = (build_org_model if hierarchical else build_model)(library, obs)
+        if use_store:
+            from cruxfit.models import compiled  # PyMC's internals: only with a store
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                core, where = compiled.get_core(library, obs, store)
+            compiled_from = compiled_from or where
+        else:
+            model = (build_org_model if hierarchical else build_model)(library, obs)
         t_build += time.perf_counter() - t1
         t1 = time.perf_counter()
         check_interrupt()  # a Ctrl-C swallowed while the model compiled still stops here
-        with model, warnings.catch_warnings(), _interrupt_guard() as interrupted:
+        with warnings.catch_warnings(), _interrupt_guard() as interrupted:
             warnings.simplefilter("ignore")
-            idata = pm.sample(
-                draws=draws, tune=tune, chains=chains, cores=cores,
-                random_seed=int(seed) + (attempts - 1) * 7919,
-                target_accept=target_accept, progressbar=False,
-                compute_convergence_checks=False, return_inferencedata=True,
-            )
+            if use_store:
+                idata = compiled.sample_core(
+                    core, library, obs, draws=draws, tune=tune, chains=chains, cores=cores,
+                    seed=int(seed) + (attempts - 1) * 7919, target_accept=target_accept)
+            else:
+                with model:
+                    idata = pm.sample(
+                        draws=draws, tune=tune, chains=chains, cores=cores,
+                        random_seed=int(seed) + (attempts - 1) * 7919,
+                        target_accept=target_accept, progressbar=False,
+                        compute_convergence_checks=False, return_inferencedata=True,
+                    )
         # PyMC stops quietly on Ctrl-C and returns the draws it has: never analyse those.
         if interrupted["flag"]:
             raise KeyboardInterrupt
@@ -268,7 +288,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
                   "ess_tail_min": s.ess_tail_min, "divergences_max": s.divergences_max},
     )
     seconds = {"import": t_import, "build": t_build, "sample": t_sample}
-    return Posterior(theta, obs, diag, idata, seconds, **extra)
+    return Posterior(theta, obs, diag, idata, seconds, compiled_model=compiled_from, **extra)
 
 
 def compile_dir_is_warm() -> bool:

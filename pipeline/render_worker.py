@@ -108,12 +108,6 @@ class RenderWorker:
             except OSError:
                 pass
 
-    def __enter__(self) -> "RenderWorker":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def _serve() -> int:
     """The child: import, wait for one request, render it, write the bytes, exit."""

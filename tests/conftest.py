@@ -98,11 +98,7 @@ _GUARD = r'''
 def _cruxfit_test_guard():
     import importlib.machinery, os, sys
 
-    def arm(pymc):
-        real = pymc.sample
-        if getattr(real, "cruxfit_guard", False):
-            return
-
+    def guarded(real, name):
         def sample(*args, **kwargs):
             if os.environ.get("CRUXFIT_TEST_FORBID_SAMPLING") != "1":
                 return real(*args, **kwargs)
@@ -110,10 +106,21 @@ def _cruxfit_test_guard():
             if log:
                 with open(log, "a", encoding="utf-8") as fh:
                     fh.write(f"pid {os.getpid()}: {os.environ.get('PYTEST_CURRENT_TEST', '?')}\n")
-            raise RuntimeError("pymc.sample called by a test not marked slow")
+            raise RuntimeError(f"{name} called by a test not marked slow")
 
         sample.cruxfit_guard = True
-        pymc.sample = sample
+        return sample
+
+    def arm(pymc):
+        if getattr(pymc.sample, "cruxfit_guard", False):
+            return
+        pymc.sample = guarded(pymc.sample, "pymc.sample")
+        # The chain loops themselves: models/compiled.py samples through them without
+        # pymc.sample (a compiled model kept between processes).
+        import pymc.sampling.mcmc as mcmc
+
+        for name in ("_sample_many", "_mp_sample"):
+            setattr(mcmc, name, guarded(getattr(mcmc, name), f"pymc.sampling.mcmc.{name}"))
 
     if "pymc" in sys.modules:
         arm(sys.modules["pymc"])

@@ -77,11 +77,11 @@ def test_a_worker_given_an_unrenderable_result_fails_quietly(capfd):
 def test_the_worker_goes_when_its_parent_is_killed():
     parent = subprocess.Popen(
         [sys.executable, "-c",
-         "import time\n"
-         "from cruxfit.pipeline.render_worker import RenderWorker\n"
-         "w = RenderWorker()\n"
-         "print(w.proc.pid, flush=True)\n"
-         "time.sleep(600)\n"],
+         ("import time\n"
+          "from cruxfit.pipeline.render_worker import RenderWorker\n"
+          "w = RenderWorker()\n"
+          "print(w.proc.pid, flush=True)\n"
+          "time.sleep(600)\n")],
         stdout=subprocess.PIPE, text=True)
     try:
         child = int(parent.stdout.readline())
@@ -119,7 +119,7 @@ def test_this_process_counts_as_runnable():
 
 @pytest.mark.parametrize("fmt,used", [("html", True), ("json", False)])
 def test_a_report_renders_in_the_worker_and_the_parent_writes_it(tmp_path, monkeypatch, fmt, used):
-    import cruxfit.pipeline.run as run
+    from cruxfit.pipeline import run
 
     monkeypatch.setenv(W.ENV_OFF, "1")
     result = _result()
@@ -141,7 +141,7 @@ def test_a_report_renders_in_the_worker_and_the_parent_writes_it(tmp_path, monke
 
 
 def test_a_failed_worker_does_not_fail_the_report(tmp_path, monkeypatch):
-    import cruxfit.pipeline.run as run
+    from cruxfit.pipeline import run
 
     monkeypatch.setenv(W.ENV_OFF, "1")
     result = _result()

@@ -37,6 +37,24 @@ def test_sampling_in_process_fails_a_test_not_marked_slow(suite):
     result.stdout.fnmatch_lines([GUARD_SAYS])
 
 
+def test_sampling_a_stored_compiled_model_fails_a_test_not_marked_slow(suite, tmp_path):
+    suite.makepyfile(test_samples=f"""
+        from cruxfit.cruxes.profile import parse_profile
+        from cruxfit.models.analysis import analyse
+        from cruxfit.pipeline.compiled_store import CompiledStore
+
+        def test_it(library):
+            prof = parse_profile({{"name": "t", "kind": "individual", "answers": {{}}}}, library)
+            try:
+                analyse(library, prof, seed=0, store=CompiledStore({str(tmp_path / "c")!r}))
+            except Exception:
+                pass
+    """)
+    result = suite.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([GUARD_SAYS])
+
+
 def test_sampling_in_a_cruxfit_child_process_fails_a_test_not_marked_slow(suite, tmp_path):
     suite.makepyfile(test_samples=f"""
         import subprocess, sys
