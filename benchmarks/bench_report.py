@@ -15,8 +15,9 @@ and of the medians. The per-run ratios are the fair figure: both halves of a pai
 within a few seconds of each other.
 
 Start-up (issue 18; whole processes, rounds interleaved after one warm-up of each): a warm
-``cruxfit report PROFILE -o x.pdf`` (with and without the render worker of
-pipeline/render_worker.py) and ``-f json`` beside the floor of a separate process:
+``cruxfit report PROFILE -o x.pdf`` (as it runs, without the render worker of
+pipeline/render_worker.py, and without the compiled-model store of
+pipeline/compiled_store.py) and ``-f json`` beside the floor of a separate process:
 ``import pymc`` in a process of its own plus WeasyPrint laying out the report's own HTML in
 a process of its own. Printed per round and as medians: wall seconds, CPU seconds (user +
 system, children included) and the ratio PDF report / floor (target: at most 1.25).
@@ -64,6 +65,8 @@ def _run(cmd: list[str], env: dict | None = None) -> tuple[float, float]:
 def _env(step: str, baseline: Path | None) -> dict:
     if "no worker" in step:
         return {"CRUXFIT_RENDER_WORKER": "0"}
+    if "no store" in step:
+        return {"CRUXFIT_NO_CACHE": "1"}
     if "baseline" in step:
         # A folder holding a `cruxfit` package (e.g. a link to an older checkout) comes first
         # on the path, ahead of the installed one.
@@ -89,6 +92,7 @@ def startup(profile: Path, audience: str, seed: int, repeat: int,
         steps = {
             "report PDF": [*CLI, "report", *common, "-o", str(tmp / "x.pdf")],
             "report PDF, no worker": [*CLI, "report", *common, "-o", str(tmp / "y.pdf")],
+            "report PDF, no store": [*CLI, "report", *common, "-o", str(tmp / "z.pdf")],
             "report JSON": [*CLI, "report", *common, "-f", "json", "-o", str(tmp / "x.json")],
             **({"report PDF, baseline": [sys.executable, "-c", "from cruxfit.cli import main; main()",
                                          "report", *common, "-o", str(tmp / "b.pdf")]}

@@ -12,8 +12,13 @@ it cannot be made safe, the store keeps entries in memory only, for this process
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import platform
+import re
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -78,37 +83,46 @@ class CompiledStore:
         return safe_dir(self.folder) and safe_dir(self.folder.parent)
 
     def get(self, key: str) -> bytes | None:
-        if key in self.memory:
-            return self.memory[key]
-        if not enabled() or not (safe_dir(self.folder) and safe_dir(self.folder.parent)):
-            return None
-        blob = read_private(self.folder / f"{key}.pkl")
-        if blob is not None:
-            self.memory[key] = blob
-        return blob
+        return self.get_file(f"{key}.pkl")
 
     def put(self, key: str, blob: bytes) -> None:
-        self.memory[key] = blob
+        if self.put_file(f"{key}.pkl", blob):
+            self._prune()
+
+    def get_file(self, name: str) -> bytes | None:
+        """One file of the folder, read only if the folder and the file are private."""
+        if name in self.memory:
+            return self.memory[name]
+        if not enabled() or not (safe_dir(self.folder) and safe_dir(self.folder.parent)):
+            return None
+        blob = read_private(self.folder / name)
+        if blob is not None:
+            self.memory[name] = blob
+        return blob
+
+    def put_file(self, name: str, blob: bytes) -> bool:
+        """Write one file atomically (0600); False if it stayed in memory only."""
+        self.memory[name] = blob
         if not enabled() or not self._usable():
-            return
+            return False
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".pkl")
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
         except OSError:
-            return
+            return False
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o600)
-            os.replace(tmp, self.folder / f"{key}.pkl")
+            os.replace(tmp, self.folder / name)
         except OSError:  # a full disk only costs the next run its compile
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-            return
-        self._prune()
+            return False
+        return True
 
     def _prune(self) -> None:
         try:
@@ -132,3 +146,88 @@ def process_store() -> CompiledStore | None:
     if _STORE is None:
         _STORE = CompiledStore()
     return _STORE
+
+
+# --------------------------------------------------------------------------- PyTensor's -march probe
+#
+# Before its first C module in a process, PyTensor runs the compiler twice to find this CPU's
+# -march flags (0.34 s measured here, in every process, even when every module is cached).
+# The flags it found are kept beside the compiled models, per CPU, and handed to later
+# processes before PyTensor looks. They are part of PyTensor's own cache keys, so modules
+# compiled with other flags are never mixed in; and only machine flags (-m...) and
+# ``--param name=number`` pairs are ever handed over, never another compiler option.
+
+_FLAG = re.compile(r"^(-m[A-Za-z0-9=_.,+-]+|--param|[a-z0-9-]+=[0-9]+)$")
+
+
+def flags_ok(flags) -> bool:
+    """Only -m... machine flags and ``--param name=number`` pairs, as PyTensor detects them."""
+    if not isinstance(flags, list) or not flags:
+        return False
+    if not all(isinstance(f, str) and _FLAG.match(f) for f in flags):
+        return False
+    for i, f in enumerate(flags):
+        if f == "--param" and (i + 1 >= len(flags) or flags[i + 1].startswith("-")):
+            return False
+        if not f.startswith("-") and (i == 0 or flags[i - 1] != "--param"):
+            return False
+    return True
+
+
+def _cpu_id() -> str:
+    try:
+        with open("/proc/cpuinfo", "rb") as fh:
+            text = fh.read(1 << 20)
+    except OSError:
+        text = b""
+    lines = sorted({ln for ln in text.splitlines()
+                    if ln.startswith((b"model name", b"flags", b"vendor_id", b"cpu family",
+                                      b"model\t", b"Features", b"CPU part"))})
+    doc = b"\n".join(lines) + platform.machine().encode() + platform.node().encode()
+    return hashlib.sha256(doc).hexdigest()[:32]
+
+
+def _march_key() -> str:
+    return f"march-{_cpu_id()}"
+
+
+def preset_march_flags(store: CompiledStore | None) -> bool:
+    """Give PyTensor the -march flags it found on this CPU before; True if they were set.
+
+    Imports PyTensor: call it only where the model is about to be compiled anyway.
+    """
+    if store is None or not enabled():
+        return False
+    from cruxfit.models.inference import import_quietly
+
+    import_quietly()  # ArviZ without Numba first (see there), then PyTensor
+    from pytensor import config
+    from pytensor.link.c.cmodule import GCC_compiler
+
+    if GCC_compiler.march_flags is not None:
+        return False
+    blob = store.get_file(_march_key() + ".json")
+    if blob is None:
+        return False
+    try:
+        doc = json.loads(blob)
+        flags, cxx = doc["flags"], doc["cxx"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    if cxx != config.cxx or not flags_ok(flags):
+        return False
+    GCC_compiler.march_flags = list(flags)
+    return True
+
+
+def remember_march_flags(store: CompiledStore | None) -> None:
+    """Keep the -march flags PyTensor chose in this process for the next ones."""
+    if store is None or not enabled() or "pytensor" not in sys.modules:
+        return
+    from pytensor import config
+    from pytensor.link.c.cmodule import GCC_compiler
+
+    flags = GCC_compiler.march_flags
+    if not flags_ok(flags) or store.get_file(_march_key() + ".json") is not None:
+        return
+    store.put_file(_march_key() + ".json", json.dumps({"cxx": config.cxx, "flags": flags}).encode())

@@ -214,3 +214,42 @@ def test_chains_record_their_own_draws_and_match_plain_pm_sample(store):
     a, b = mine.posterior["theta"].values, ref.posterior["theta"].values
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a[0], a[1])
+
+
+def test_only_machine_flags_are_ever_handed_to_the_compiler():
+    ok = ["-march=znver3", "-mavx2", "--param", "l1-cache-size=32", "-mtune=znver3"]
+    assert S.flags_ok(ok)
+    for bad in (["-fplugin=/tmp/x.so"], ["--param"], ["l1-cache-size=32"], ["-march=x; rm"],
+                ["-o", "/tmp/x"], "-mavx", [1], [], None, ["-mavx", "--param", "-mfma"]):
+        assert not S.flags_ok(bad), bad
+
+
+@pytest.mark.heavy  # imports PyTensor in a fresh process
+@pytest.mark.parametrize("flags,used", [
+    (["-march=x86-64", "--param", "l1-cache-size=32"], True),
+    (["-fplugin=/tmp/evil.so"], False),
+])
+def test_stored_march_flags_are_handed_to_pytensor_only_when_they_are_machine_flags(
+        tmp_path, flags, used):
+    import json
+    import subprocess
+    import sys
+
+    store = S.CompiledStore(tmp_path / "c" / "compiled")
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from cruxfit.pipeline import compiled_store as S\n"
+        f"store = S.CompiledStore(Path({str(store.folder)!r}))\n"
+        "from pytensor import config\n"
+        f"store.put_file(S._march_key() + '.json', json.dumps({{'cxx': config.cxx, 'flags': {flags!r}}}).encode())\n"
+        "store = S.CompiledStore(store.folder)\n"
+        "print(S.preset_march_flags(store))\n"
+        "from pytensor.link.c.cmodule import GCC_compiler\n"
+        "print(json.dumps(GCC_compiler.march_flags))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, S.ENV_OFF: "0"}).stdout.split("\n")
+    assert out[0] == str(used)
+    assert json.loads(out[1]) == (flags if used else None)
+    assert (store.folder / (S._march_key() + ".json")).stat().st_mode & 0o077 == 0
