@@ -119,9 +119,12 @@ def _serve() -> int:
     try:
         import weasyprint  # noqa: F401 - the point: imported while the parent samples
 
-        import cruxfit.reports.plots  # noqa: F401
-        from cruxfit.reports.render import render_document
+        from cruxfit.reports.render import render_document, warm_up
 
+        try:
+            warm_up()  # first-use costs (templates, fonts, Matplotlib) while the parent samples
+        except Exception:  # noqa: BLE001 - only an optimisation: the render itself decides
+            pass
         request = sys.stdin.buffer.read()
         if not request:
             return 0  # the parent stopped before the result: nothing to do

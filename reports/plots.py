@@ -66,6 +66,16 @@ _REF = re.compile(r'(url\(#|href="#)([^)"]+)')
 _SIZE = re.compile(r'<svg([^>]*?) width="([\d.]+)pt" height="([\d.]+)pt"')
 
 
+def warm_up() -> None:
+    """Draw one small figure, so that Matplotlib's fonts and caches are loaded."""
+    fig = Figure(figsize=(2, 1))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("Ab")
+    ax.text(0.5, 0.5, "Ab")
+    _to_svg(fig, "warm", "warm-up")
+
+
 def _to_svg(fig: Figure, prefix: str, title: str) -> str:
     """Serialise ``fig`` as inline-ready SVG with ids prefixed by ``prefix``."""
     buf = io.StringIO()

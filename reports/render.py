@@ -273,6 +273,25 @@ def render_compare_pdf(result: dict, *, url_fetcher=None,
                         url_fetcher=url_fetcher, pdf_variant=pdf_variant)
 
 
+def warm_up() -> None:
+    """Pay the first-use costs of rendering now, before a result exists (the render worker).
+
+    Measured on the example: the first report's HTML in a process takes 0.97 s and the second
+    0.44 s; compiling every template and drawing one small figure beforehand (0.25 s, off the
+    critical path) makes the first as fast as the second. A small document laid out with the
+    report's stylesheet loads the fonts. Nothing here changes what is rendered later.
+    """
+    env = environment()
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".j2")):
+        env.get_template(name)
+    from cruxfit.reports import plots
+
+    plots.warm_up()
+    _html_to_pdf(f"<html><head><style>{_stylesheet()}</style></head><body><h1>A</h1>"
+                 "<p>b <b>c</b> <i>d</i></p><table><tr><td>1</td></tr></table></body></html>",
+                 b"warm-up")
+
+
 def _html_to_pdf(html: str, identifier: bytes, *, url_fetcher=None,
                  pdf_variant: str | None = PDF_VARIANT) -> bytes:
     HTML, _, _ = _weasyprint()
