@@ -84,16 +84,19 @@ def is_unknown_key(error: Any) -> bool:
 
 def problems_from(errors: Iterable[Any], file: str,
                   word: Callable[[Any, int], str],
-                  order: Callable[[Any], Any] | None = None) -> list[Problem]:
+                  order: Callable[[Any], Any] | None = None,
+                  prefix: Loc = ()) -> list[Problem]:
     """One Problem per error, sorted by `order`, worded by `word(error, index)`.
 
     `word` receives each error in the final order and its index there (so that a costly
-    "did you mean" can be spared past the problems that get listed).
+    "did you mean" can be spared past the problems that get listed). `prefix` goes in front
+    of every location (a part of a file validated on its own).
     """
     errors = list(errors)
     if order is not None:
         errors.sort(key=order)
-    return [Problem(file, field_path(_loc(e)), word(e, i)) for i, e in enumerate(errors)]
+    return [Problem(file, field_path((*prefix, *_loc(e))), word(e, i))
+            for i, e in enumerate(errors)]
 
 
 def _loc(error: Any) -> Loc:

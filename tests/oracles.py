@@ -96,3 +96,80 @@ STAND_IN_DIAGNOSTICS = {
     "criteria": {"r_hat_max": 1.01, "ess_bulk_min": 400.0, "ess_tail_min": 400.0,
                  "divergences_max": 0},
 }
+
+
+# --------------------------------------------------------------------------- next_steps.yaml
+# The hand-written reader that cruxes/next_steps.py replaced with a pydantic model, kept as
+# the reference its problems are compared with (tests/test_next_steps.py).
+
+
+import cruxfit.cruxes.next_steps as _NS  # noqa: E402
+from collections.abc import Mapping as _Mapping  # noqa: E402
+from cruxfit.cruxes.errors import InputError as _InputError, Problems as _Problems, did_you_mean as _dym, one_of as _one_of  # noqa: E402
+from cruxfit.cruxes.loading import load_document as _load_document  # noqa: E402
+
+def next_steps_reference(folder, approach_slugs
+                    ):
+    """Read ``folder/next_steps.yaml`` against the library's approach slugs.
+
+    Returns the entries by slug and the problems found (empty when all is well). A missing
+    file gives no entries and no problems.
+    """
+    path = __import__('pathlib').Path(folder) / _NS.FILE
+    if not path.is_file():
+        return {}, []
+    label = str(path)
+    try:
+        data = _load_document(path, label=label)
+    except _InputError as exc:
+        return {}, list(exc.problems)
+    problems = _Problems(label)
+    slugs = list(approach_slugs)
+    if not isinstance(data, _Mapping) or set(data) != {"next_steps"}:
+        problems.add("(top level)", 'must be a mapping with the one key "next_steps"')
+        return {}, problems.items
+    table = data["next_steps"]
+    if not isinstance(table, _Mapping):
+        problems.add("next_steps", "must be a mapping from approach slug to its next steps")
+        return {}, problems.items
+    out: dict[str, NextSteps] = {}
+    for slug, entry in table.items():
+        key = f"next_steps.{slug}"
+        if slug not in slugs:
+            problems.add(key, f'"{slug}" is not an approach in approaches.yaml'
+                              f"{_dym(str(slug), slugs)}; known: {_one_of(slugs)}")
+            continue
+        if not isinstance(entry, _Mapping):
+            problems.add(key, f"must be a mapping with the keys {_one_of(_NS.FIELDS)}")
+            continue
+        for k in entry:
+            if k not in _NS.FIELDS:
+                problems.add(f"{key}.{k}", f"is not a known key{_dym(str(k), _NS.FIELDS)}; "
+                                           f"allowed: {_one_of(_NS.FIELDS)}")
+        lists = {}
+        for field in _NS.FIELDS:
+            lists[field] = _next_steps_texts(problems, f"{key}.{field}", entry.get(field))
+        out[str(slug)] = _NS.NextSteps(str(slug), lists["skills"], lists["roles"], lists["read"])
+    for slug in slugs:
+        if slug not in table:
+            problems.add(f"next_steps.{slug}", f'is missing: every approach needs next steps, '
+                                               f'and "{slug}" is in approaches.yaml')
+    return (out if not problems else {}), problems.items
+
+
+def _next_steps_texts(problems, key: str, value):
+    if value is None:
+        problems.add(key, f"is missing; it must be a list of 1 to {_NS.MAX_ITEMS} short texts")
+        return ()
+    if not isinstance(value, list) or not value or len(value) > _NS.MAX_ITEMS:
+        problems.add(key, f"must be a list of 1 to {_NS.MAX_ITEMS} short texts")
+        return ()
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip() or len(item) > _NS.MAX_CHARS:
+            problems.add(f"{key}[{i}]", f"must be text of 1 to {_NS.MAX_CHARS} characters")
+            continue
+        out.append(" ".join(item.split()))
+    return tuple(out)
+
+
