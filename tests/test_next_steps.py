@@ -13,7 +13,7 @@ import yaml
 
 from cruxfit.cruxes.library import default_library_dir, load_library
 from cruxfit.cruxes.next_steps import read_next_steps
-from tests.oracles import next_steps_reference
+from oracles import next_steps_reference
 
 LIB = load_library()
 SLUGS = [a.slug for a in LIB.approaches]
