@@ -121,6 +121,11 @@ def _cruxfit_test_guard():
 
         for name in ("_sample_many", "_mp_sample"):
             setattr(mcmc, name, guarded(getattr(mcmc, name), f"pymc.sampling.mcmc.{name}"))
+        # ... and stopped before it compiles the sampler's log density (seconds of work that
+        # only a sampling test needs), not only when the chains start.
+        model = pymc.Model
+        model.logp_dlogp_function = guarded(model.logp_dlogp_function,
+                                            "pymc.Model.logp_dlogp_function")
 
     if "pymc" in sys.modules:
         arm(sys.modules["pymc"])
