@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy.special import logit
-
 from cruxfit.cruxes.version import cruxfit_version, dependency_versions
 
 #: Bump when the layout of an entry or of the model changes.
@@ -95,67 +93,17 @@ def key(library, obs) -> str:
 
 
 def data_values(library, obs) -> dict[str, np.ndarray]:
-    """The answers as the model's data arrays (see :func:`build_model`)."""
-    from cruxfit.models.elicitation import ordinal_terms
+    """The answers as the model's data arrays (what ``pm.set_data`` is given)."""
+    from cruxfit.models.elicitation import answer_data
 
-    prec = obs.precisions()
-    out = {}
-    o = np.flatnonzero(obs.ordinal)
-    if o.size:
-        k = obs.value[o].astype("int64")
-        lo, hi, gap = ordinal_terms(library.settings.cutpoints, k, prec[o])
-        out.update(agree_k=k, agree_lo=lo, agree_hi=hi, agree_gap=gap)
-    c = np.flatnonzero(~obs.ordinal)
-    if c.size:
-        out["probability_obs"] = logit(obs.value[c])
-    return out
+    return answer_data(library.settings, obs)
 
 
 def build_model(library, obs):
-    """:func:`cruxfit.models.elicitation.build_model` with the answers as data.
+    """:func:`cruxfit.models.elicitation.build_model` with the answers as data."""
+    from cruxfit.models.elicitation import build_model as build
 
-    The same density, term for term: the agree7 answers' tempered cutpoints and constants and
-    the probability answers' log-odds are ``pm.Data``; the loadings, each answer's tempering
-    and which answer is which stay constants (they are part of the key).
-    """
-    import pymc as pm
-    import pytensor.tensor as pt
-
-    from cruxfit.models.elicitation import _load_columns, prior_arrays
-
-    settings = library.settings
-    alpha, beta = prior_arrays(library)
-    R, V = obs.n_respondents, len(alpha)
-    values = data_values(library, obs)
-    coords = {"respondent": np.arange(R), "variable": list(library.variable_ids)}
-    with pm.Model(coords=coords) as model:
-        theta = pm.Beta("theta", alpha=np.broadcast_to(alpha, (R, V)),
-                        beta=np.broadcast_to(beta, (R, V)), dims=("respondent", "variable"))
-        flat = (pt.log(theta) - pt.log1p(-theta)).flatten()
-
-        def score(rows):
-            return sum(pt.as_tensor_variable(w) * flat[idx] for idx, w in _load_columns(obs, rows))
-
-        prec = obs.precisions()
-        ordinal = np.flatnonzero(obs.ordinal)
-        if ordinal.size:
-            n = (ordinal.size,)  # static shapes: the number of answers is part of the key
-            k = pm.Data("agree_k", values["agree_k"], shape=n)
-            lo = pm.Data("agree_lo", values["agree_lo"], shape=n)
-            hi = pm.Data("agree_hi", values["agree_hi"], shape=n)
-            gap = pm.Data("agree_gap", values["agree_gap"], shape=n)
-            eta = pt.as_tensor_variable(settings.discrimination * prec[ordinal]) * score(ordinal)
-
-            def logp(value, eta):
-                return -pt.softplus(eta - hi) - pt.softplus(lo - eta) + gap
-
-            pm.CustomDist("agree", eta, logp=logp, observed=k, dtype="int64")
-        continuous = np.flatnonzero(~obs.ordinal)
-        if continuous.size:
-            y = pm.Data("probability_obs", values["probability_obs"], shape=(continuous.size,))
-            pm.Normal("probability", mu=score(continuous),
-                      sigma=settings.sd_logit / prec[continuous], observed=y)
-    return model
+    return build(library, obs, answers_as_data=True)
 
 
 def build_core(library, obs) -> Core:

@@ -102,8 +102,13 @@ def prior_arrays(library: Library) -> tuple[np.ndarray, np.ndarray]:
     return alpha, beta
 
 
-def build_model(library: Library, obs: Observations):
-    """The PyMC model for independent respondents (one row of theta each)."""
+def build_model(library: Library, obs: Observations, *, answers_as_data: bool = False):
+    """The PyMC model for independent respondents (one row of theta each).
+
+    ``answers_as_data``: the answers enter as ``pm.Data`` named as in :func:`answer_data`
+    instead of constants, so that the compiled model serves any answers to the same
+    statements (:mod:`cruxfit.models.compiled`); the density is the same term for term.
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -118,7 +123,7 @@ def build_model(library: Library, obs: Observations):
             beta=np.broadcast_to(beta, (R, V)),
             dims=("respondent", "variable"),
         )
-        _likelihood(pt.log(theta) - pt.log1p(-theta), obs, settings)
+        _likelihood(pt.log(theta) - pt.log1p(-theta), obs, settings, as_data=answers_as_data)
     return model
 
 
@@ -165,7 +170,25 @@ def _load_columns(obs: Observations, rows: np.ndarray) -> list[tuple[np.ndarray,
     return out
 
 
-def _likelihood(logit_theta, obs: Observations, settings) -> None:
+def answer_data(settings, obs: Observations) -> dict[str, np.ndarray]:
+    """The answers as the arrays the likelihood reads, by the names they have as model data:
+    per agree7 answer its category and tempered cutpoints and constant (``agree_k``,
+    ``agree_lo``, ``agree_hi``, ``agree_gap``; see :func:`ordinal_terms`), per probability
+    answer its log-odds (``probability_obs``)."""
+    prec = obs.precisions()
+    out = {}
+    ordinal = np.flatnonzero(obs.ordinal)
+    if ordinal.size:
+        k = obs.value[ordinal].astype("int64")
+        lo, hi, gap = ordinal_terms(settings.cutpoints, k, prec[ordinal])
+        out.update(agree_k=k, agree_lo=lo, agree_hi=hi, agree_gap=gap)
+    continuous = np.flatnonzero(~obs.ordinal)
+    if continuous.size:
+        out["probability_obs"] = logit(obs.value[continuous])
+    return out
+
+
+def _likelihood(logit_theta, obs: Observations, settings, *, as_data: bool = False) -> None:
     """Add the answer likelihood to the current model, given (R, V) log-odds credences.
 
     Ordered logistic for agree7 answers, written for the observed category only:
@@ -174,6 +197,9 @@ def _likelihood(logit_theta, obs: Observations, settings) -> None:
     softplus terms and a constant - accurate however far ``eta`` is from the cutpoints, and a
     fraction of the cost of building every category's probability as ``OrderedLogistic``
     does. :func:`loglik_matrix` computes the same in numpy.
+
+    ``as_data``: the arrays of :func:`answer_data` enter as ``pm.Data`` (static shapes: the
+    number of answers is part of a compiled model's key) rather than as constants.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -183,11 +209,19 @@ def _likelihood(logit_theta, obs: Observations, settings) -> None:
     def score(rows):
         return sum(pt.as_tensor_variable(w) * flat[idx] for idx, w in _load_columns(obs, rows))
 
+    values = answer_data(settings, obs)
+
+    def data(name):
+        return pm.Data(name, values[name], shape=values[name].shape)
+
     prec = obs.precisions()
     ordinal = np.flatnonzero(obs.ordinal)
     if ordinal.size:
-        k = obs.value[ordinal].astype("int64")
-        lo, hi, gap = (pt.as_tensor_variable(a) for a in ordinal_terms(settings.cutpoints, k, prec[ordinal]))
+        if as_data:
+            k, lo, hi, gap = (data(n) for n in ("agree_k", "agree_lo", "agree_hi", "agree_gap"))
+        else:
+            k = values["agree_k"]
+            lo, hi, gap = (pt.as_tensor_variable(values[n]) for n in ("agree_lo", "agree_hi", "agree_gap"))
         eta = pt.as_tensor_variable(settings.discrimination * prec[ordinal]) * score(ordinal)
 
         def logp(value, eta):
@@ -196,8 +230,9 @@ def _likelihood(logit_theta, obs: Observations, settings) -> None:
         pm.CustomDist("agree", eta, logp=logp, observed=k, dtype="int64")
     continuous = np.flatnonzero(~obs.ordinal)
     if continuous.size:
+        y = data("probability_obs") if as_data else values["probability_obs"]
         pm.Normal("probability", mu=score(continuous), sigma=settings.sd_logit / prec[continuous],
-                  observed=logit(obs.value[continuous]))
+                  observed=y)
 
 
 def observed_pairs(obs: Observations) -> tuple[np.ndarray, np.ndarray]:
