@@ -3,8 +3,9 @@
 Entries are pickles, so they are only ever read from a folder that is this user's and that no
 one else can write, and only from files with the same property, opened without following
 links; anything else, and any entry that does not load, is ignored and rebuilt. Entries are
-written atomically (a temporary file in the same folder, then a rename), readable by this user
-only, and the oldest beyond :data:`KEEP` are removed. ``CRUXFIT_NO_CACHE=1`` turns it off.
+written atomically (reports/files.write_atomic, which also clears what a killed writer left),
+readable by this user only, and the oldest beyond :data:`KEEP` are removed.
+``CRUXFIT_NO_CACHE=1`` turns it off.
 
 The folder is ``$XDG_CACHE_HOME/cruxfit/compiled`` (else ``~/.cache/cruxfit/compiled``); when
 it cannot be made safe, the store keeps entries in memory only, for this process.
@@ -19,8 +20,9 @@ import platform
 import re
 import stat
 import sys
-import tempfile
 from pathlib import Path
+
+from cruxfit.reports.files import OutputError, write_atomic
 
 ENV_OFF = "CRUXFIT_NO_CACHE"
 #: Entries kept on disk (each is about 1 MB; one per set of statements answered).
@@ -74,13 +76,17 @@ class CompiledStore:
         self.folder = Path(folder) if folder is not None else default_folder()
         self.memory: dict[str, bytes] = {}
 
+    def _safe(self) -> bool:
+        """The folder and its parent (whoever can write that can swap the folder) are safe."""
+        return safe_dir(self.folder) and safe_dir(self.folder.parent)
+
     def _usable(self) -> bool:
-        """The folder exists (created 0700 if not) and it and its parent are safe."""
+        """The folder exists (created 0700 if not) and is safe."""
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError:
             return False
-        return safe_dir(self.folder) and safe_dir(self.folder.parent)
+        return self._safe()
 
     def get(self, key: str) -> bytes | None:
         return self.get_file(f"{key}.pkl")
@@ -93,7 +99,7 @@ class CompiledStore:
         """One file of the folder, read only if the folder and the file are private."""
         if name in self.memory:
             return self.memory[name]
-        if not enabled() or not (safe_dir(self.folder) and safe_dir(self.folder.parent)):
+        if not enabled() or not self._safe():
             return None
         blob = read_private(self.folder / name)
         if blob is not None:
@@ -106,21 +112,8 @@ class CompiledStore:
         if not enabled() or not self._usable():
             return False
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".part")
-        except OSError:
-            return False
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.folder / name)
-        except OSError:  # a full disk only costs the next run its compile
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            write_atomic(self.folder / name, blob, mode=0o600)
+        except OutputError:  # a full disk only costs the next run its compile
             return False
         return True
 

@@ -145,8 +145,8 @@ def clean_stale_parts(path: Path) -> None:
                 pass
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write bytes to path atomically (temporary file beside it, then rename).
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int = 0o644) -> None:
+    """Write bytes to path atomically (temporary file beside it, then rename), with ``mode``.
 
     The temporary file's name carries the writer's PID, so that a later write to the same
     path can remove what a killed (``kill -9``) writer left behind.
@@ -164,7 +164,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         _check_target(path)  # again: something else may have appeared there meanwhile
         os.replace(tmp, path)
     except BaseException as exc:
