@@ -20,12 +20,17 @@ NUMERICAL_PACKAGES = ("pymc", "pytensor", "arviz", "numpy")
 
 
 @cache
-def dependency_versions() -> dict[str, str]:
-    """The installed versions of :data:`NUMERICAL_PACKAGES`, by name."""
+def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
+    """The installed versions of ``packages``, by name ("unknown" for one not installed)."""
     found = {}
-    for pkg in NUMERICAL_PACKAGES:
+    for pkg in packages:
         try:
             found[pkg] = version(pkg)
         except PackageNotFoundError:  # pragma: no cover - all are dependencies of cruxfit
             found[pkg] = "unknown"
     return found
+
+
+def dependency_versions() -> dict[str, str]:
+    """The installed versions of :data:`NUMERICAL_PACKAGES`, by name."""
+    return package_versions(NUMERICAL_PACKAGES)

@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from cruxfit.cruxes.version import cruxfit_version, dependency_versions
+
+from cruxfit.cruxes.version import cruxfit_version, dependency_versions, package_versions
 
 #: Bump when the layout of an entry or of the model changes.
 FORMAT = 3  # 1-2 were an experiment of an earlier session (benchmarks/experiments)
@@ -60,16 +61,9 @@ class Store(Protocol):
 
 
 def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"python": sys.version, "machine": platform.machine(), "format": str(FORMAT),
-           "cruxfit": cruxfit_version(), **dependency_versions()}
-    for pkg in ("scipy", "cloudpickle"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:  # pragma: no cover - both are installed with PyMC
-            out[pkg] = "unknown"
-    return out
+    return {"python": sys.version, "machine": platform.machine(), "format": str(FORMAT),
+            "cruxfit": cruxfit_version(), **dependency_versions(),
+            **package_versions(("scipy", "cloudpickle"))}
 
 
 def structure(obs) -> dict:
