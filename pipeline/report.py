@@ -155,6 +155,24 @@ def check_outputs(output: Path, save_posterior: Path | None = None) -> None:
         check_output_path(save_posterior)
 
 
+def _analyse_then_render(analyse: Callable[[], tuple[dict, object]], fmt: str,
+                         audience: str = "individual", **options) -> tuple[dict, object, bytes]:
+    """(result, analysis, bytes): ``analyse()`` gives the first two, then the result is
+    rendered. PDF and HTML start a render worker first, so that the renderers are imported in
+    a second process while this one samples (pipeline/render_worker.py); without a worker, or
+    when it fails, the result is rendered here."""
+    worker = RenderWorker() if fmt != "json" and render_worker_wanted() else None
+    try:
+        result, analysis = analyse()
+        data = worker.render(result, fmt, audience, **options) if worker else None
+    finally:
+        if worker is not None:
+            worker.close()
+    if data is None:
+        data = render(result, fmt, audience, **options)
+    return result, analysis, data
+
+
 def produce(library: Library, subject, output: Path, *, fmt: str = "pdf",
             audience: str = "individual", seed: int = 0, length: str = "full",
             appendix: bool = False, save_posterior: Path | None = None,
@@ -165,16 +183,9 @@ def produce(library: Library, subject, output: Path, *, fmt: str = "pdf",
     from cruxfit.pipeline.run import save_posterior as _save_posterior
 
     check_outputs(output, save_posterior)
-    # PDF and HTML: the renderers are imported in a second process while this one samples.
-    worker = RenderWorker() if fmt != "json" and render_worker_wanted() else None
-    try:
-        result, analysis = run_any(library, subject, seed, say=say)
-        data = worker.render(result, fmt, audience, length=length, appendix=appendix) if worker else None
-    finally:
-        if worker is not None:
-            worker.close()
-    if data is None:
-        data = render(result, fmt, audience, length=length, appendix=appendix)
+    result, analysis, data = _analyse_then_render(
+        lambda: run_any(library, subject, seed, say=say), fmt, audience, length=length,
+        appendix=appendix)
     check_interrupt()  # a Ctrl-C swallowed in a C callback still means: write nothing
     write(data, output, fmt)
     if save_posterior is not None:
@@ -188,15 +199,8 @@ def produce_compare(library: Library, subject_a, subject_b, output: Path, *, fmt
     from cruxfit.pipeline.run import run_compare
 
     check_outputs(output)
-    worker = RenderWorker() if fmt != "json" and render_worker_wanted() else None
-    try:
-        result = run_compare(library, subject_a, subject_b, seed, say=say)
-        data = worker.render(result, fmt) if worker else None
-    finally:
-        if worker is not None:
-            worker.close()
-    if data is None:
-        data = render(result, fmt)
+    result, _, data = _analyse_then_render(
+        lambda: (run_compare(library, subject_a, subject_b, seed, say=say), None), fmt)
     check_interrupt()
     write(data, output, fmt)
     return Outcome(result, output)
