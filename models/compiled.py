@@ -53,11 +53,17 @@ class Core:
 
 
 class Store(Protocol):
-    """Where serialised cores live between processes (see the module's docstring)."""
+    """Where serialised cores live between processes (see the module's docstring), told
+    before and after PyTensor compiles or loads the model (it keeps the compiler's CPU
+    flags too)."""
 
     def get(self, key: str) -> bytes | None: ...
 
     def put(self, key: str, blob: bytes) -> None: ...
+
+    def before_compile(self) -> None: ...
+
+    def after_compile(self) -> None: ...
 
 
 def _versions() -> dict:
@@ -135,14 +141,16 @@ def loads(blob: bytes) -> Core | None:
 def get_core(library, obs, store: Store) -> tuple[Core, str]:
     """(core, where it came from: "stored" or "built")."""
     k = key(library, obs)
+    store.before_compile()
     blob = store.get(k)
-    if blob is not None:
-        core = loads(blob)
-        if core is not None:
-            return core, "stored"
-    core = build_core(library, obs)
-    store.put(k, dumps(core))
-    return core, "built"
+    core = loads(blob) if blob is not None else None
+    if core is not None:
+        where = "stored"
+    else:
+        core, where = build_core(library, obs), "built"
+        store.put(k, dumps(core))
+    store.after_compile()
+    return core, where
 
 
 # --------------------------------------------------------------------------- sampling

@@ -117,6 +117,14 @@ class CompiledStore:
             return False
         return True
 
+    def before_compile(self) -> None:
+        """Called by models.compiled before PyTensor compiles or loads anything."""
+        preset_march_flags(self)
+
+    def after_compile(self) -> None:
+        """Called by models.compiled once the model is compiled or loaded."""
+        remember_march_flags(self)
+
     def _prune(self) -> None:
         try:
             entries = sorted((p for p in self.folder.glob("*.pkl") if not p.name.startswith(".")),
@@ -191,9 +199,6 @@ def preset_march_flags(store: CompiledStore | None) -> bool:
     """
     if store is None or not enabled():
         return False
-    from cruxfit.models.inference import import_quietly
-
-    import_quietly()  # ArviZ without Numba first (see there), then PyTensor
     from pytensor import config
     from pytensor.link.c.cmodule import GCC_compiler
 

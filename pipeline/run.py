@@ -25,11 +25,7 @@ from cruxfit.models.decision import deciding_beliefs
 from cruxfit.models.organisation import analyse_organisation, org_to_dict
 from cruxfit.models.result import checked
 from cruxfit.models.whatif import table_for
-from cruxfit.pipeline.compiled_store import (
-    preset_march_flags,
-    process_store,
-    remember_march_flags,
-)
+from cruxfit.pipeline.compiled_store import process_store
 from cruxfit.reports.files import OutputError, _check_parent
 from cruxfit.reports.wording import add_wording, notice
 
@@ -38,10 +34,8 @@ def run_analysis(library: Library, profile: Profile, seed: int, *,
                  say: Callable[[str], None] | None = None, **kwargs) -> tuple[dict, Analysis]:
     """Return (result dict, analysis). Timing fields live under ``timing`` only."""
     t0 = time.perf_counter()
-    store = kwargs.setdefault("store", process_store())  # the compiled model, kept between runs
-    preset_march_flags(store)
+    kwargs.setdefault("store", process_store())  # the compiled model, kept between runs
     analysis = analyse(library, profile, seed, say=spoken(say), **kwargs)
-    remember_march_flags(store)
     t1 = time.perf_counter()
     result = complete(analysis.to_dict(), analysis)
     t2 = time.perf_counter()
