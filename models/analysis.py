@@ -30,6 +30,7 @@ from cruxfit.models.decision import (
     hdi,
     margin,
     rank_summary,
+    ranked_above,
     seed_index,
     verdict_for,
     verdict_thresholds,
@@ -204,22 +205,35 @@ class Analysis:
         others keep their posterior draws), and the margin - its mean value minus the
         highest mean value of any alternative - is recomputed. Sorted by swing.
         """
-        vm, t = self.value_model, self.target
-        base = margin(vm.values(self.theta, self.ratings), t)
+        base, ends, margins = self.sensitivity_margins()
         rows = []
         for j, v in enumerate(self.library.variables):
-            lo, hi = hdi(self.theta[:, j])
-            out = {}
-            for end, x in (("low", lo), ("high", hi)):
-                th = self.theta.copy()
-                th[:, j] = x
-                out[end] = margin(vm.values(th, self.ratings), t)
+            (lo, hi), (m_lo, m_hi) = ends[j], margins[j]
             rows.append({"variable": v.id, "name": v.name, "low_credence": _r(lo),
-                         "high_credence": _r(hi), "margin_at_low": _r(out["low"]),
-                         "margin_at_high": _r(out["high"]),
-                         "swing": _r(abs(out["high"] - out["low"]))})
+                         "high_credence": _r(hi), "margin_at_low": _r(m_lo),
+                         "margin_at_high": _r(m_hi),
+                         "swing": _r(abs(m_hi - m_lo))})
         rows.sort(key=lambda r: (-r["swing"], r["variable"]))
         return [{"base_margin": _r(base), **r} for r in rows]
+
+    def sensitivity_margins(self) -> tuple[float, list[tuple[float, float]], list[tuple[float, float]]]:
+        """The unrounded numbers of :meth:`sensitivity`: the margin, each variable's 90%
+        interval (low, high) and the margin with the variable set to each end, in library
+        order.
+
+        The value model is multilinear, so the mean values with one column fixed come from
+        :meth:`ValueModel.column_mean_values` (a few passes over the draws) rather than two
+        value evaluations per variable; a variable no value depends on leaves the margin
+        exactly where it is.
+        """
+        vm, t = self.value_model, self.target
+        base = margin(vm.values(self.theta, self.ratings), t)
+        ends = [hdi(self.theta[:, j]) for j in range(self.theta.shape[1])]
+        means = vm.column_mean_values(self.theta, self.ratings, np.array(ends, dtype=float))
+        at = means[..., t] - np.delete(means, t, axis=-1).max(axis=-1)  # (variables, 2)
+        margins = [(float(at[j, 0]), float(at[j, 1])) if vm.depends_on(j) else (base, base)
+                   for j in range(len(ends))]
+        return base, ends, margins
 
     def verdict(self) -> dict:
         """The verdict: the rule met by AI-assisted alignment's place by expected value and
@@ -227,14 +241,29 @@ class Analysis:
         answers bear on the cruxes ("not enough answers"); ``model_label`` is the rule met
         either way. ``deciding`` is filled in with the switching values
         (:func:`cruxfit.models.decision.deciding_beliefs`); until then it follows the swing."""
-        lib = self.library
         summary = rank_summary(self.values)
         t = self.target
-        p_best, p_top3 = float(summary["p_best"][t]), float(summary["p_top3"][t])
-        means = summary["mean"]
+        sens = self.sensitivity()
+        out = self._verdict(summary["mean"], float(summary["p_best"][t]),
+                            float(summary["p_top3"][t]), [r["variable"] for r in sens[:2]])
+        return out, sens
+
+    def verdict_summary(self) -> dict:
+        """:meth:`verdict` without ``deciding`` and the sensitivity analysis behind it (what
+        a table of many members needs): the same numbers, the rank probabilities counted for
+        AI-assisted alignment alone (:func:`~cruxfit.models.decision.ranked_above`, the same
+        stable tie-break as :func:`~cruxfit.models.decision.ranks`)."""
+        t = self.target
+        above = ranked_above(self.values, t)
+        return self._verdict(self.values.mean(axis=0), float((above == 0).mean()),
+                             float((above < 3).mean()), None)
+
+    def _verdict(self, means: np.ndarray, p_best: float, p_top3: float,
+                 deciding: list[str] | None) -> dict:
+        lib = self.library
+        t = self.target
         rank = ev_rank(means, t)
         rule = verdict_for(lib.settings.verdicts, rank, p_best, p_top3)
-        sens = self.sensitivity()
         others = [i for i in range(len(means)) if i != t]
         best_alt = max(others, key=lambda i: means[i])
         evidence = self.evidence()
@@ -261,11 +290,13 @@ class Analysis:
             "margin": _r(means[t] - means[best_alt]),
             "best_alternative": self.value_model.slugs[best_alt],
             "top_approach": self.value_model.slugs[int(np.argmax(means))],
-            "deciding": [r["variable"] for r in sens[:2]],
+            "deciding": deciding,
             "evidence": evidence,
             "thresholds": verdict_thresholds(lib),
         }
-        return out, sens
+        if deciding is None:
+            del out["deciding"]
+        return out
 
     def checklist(self) -> dict:
         means = {v.id: float(self.theta[:, j].mean()) for j, v in enumerate(self.library.variables)}
@@ -401,12 +432,23 @@ def _beta_hdi(alpha: float, beta: float, prob: float = HDI_PROB) -> tuple[float,
 
 def evaluate(library: Library, profile: Profile, seed: int, theta: np.ndarray,
              posterior: Posterior | None, diagnostics: dict,
-             personal_fit: dict | None = None) -> Analysis:
-    """Value draws and the Analysis object from credence draws (draws, variables)."""
+             personal_fit: dict | None = None, ratings: np.ndarray | None = None) -> Analysis:
+    """Value draws and the Analysis object from credence draws (draws, variables).
+
+    ``ratings`` are rating draws to use instead of drawing them: only the draws this call
+    would make itself, ``value_model.draw_ratings(draws, rating_seed(seed))`` for the same
+    rating overrides, number of draws and seed (personal fit plays no part in them). An
+    organisation passes its own to every member (:func:`cruxfit.models.organisation.
+    analyse_organisation`), so that they are shared instead of copied per member.
+    """
     if personal_fit is None:
         personal_fit = personal_fit_factors(library, profile.fit)
     vm = ValueModel(library, profile.overrides, personal_fit)
-    ratings = vm.draw_ratings(theta.shape[0], rating_seed(seed))
+    if ratings is None:
+        ratings = vm.draw_ratings(theta.shape[0], rating_seed(seed))
+    elif ratings.shape != (theta.shape[0], len(vm.slugs), len(RATING_DIMS)):
+        raise ValueError(f"rating draws of shape {ratings.shape} do not fit "
+                         f"{theta.shape[0]} draws of {len(vm.slugs)} approaches")
     values = vm.values(theta, ratings)
     return Analysis(library, profile, seed, theta, ratings, vm, values, posterior, diagnostics)
 
