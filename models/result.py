@@ -526,6 +526,10 @@ class WhyPart(Fixed):
 class WhyDiffers(Fixed):
     total_margin: float
     main: list[WhyPart]
+    #: How the split was computed: "exact-shapley", or "sampled-shapley" from ``orderings``
+    #: orderings of the players (models/compare.py, margin_shapley). Absent in older results.
+    method: str = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
+    orderings: Positive = Field(None, json_schema_extra=_no_default)  # type: ignore[assignment]
 
 
 class Member(Fixed):
