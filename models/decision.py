@@ -83,11 +83,12 @@ def rule_index(rules: tuple[VerdictRule, ...], rank: np.ndarray, p_best: np.ndar
 def crux_answer_counts(library: Library, answer_sets) -> dict[str, int]:
     """How many answers bear on each of the seed page's cruxes (by the crux's variable),
     summed over one or more respondents' answers."""
+    # Which variables each answered statement loads on, looked up once per statement.
+    loads = {s.id: {ld.variable for ld in s.loads} for s in library.statements}
     out = {}
     for crux in library.seed.cruxes:
         out[crux.id] = sum(1 for answers in answer_sets for sid in answers
-                           if any(ld.variable == crux.variable
-                                  for ld in library.statement(sid).loads))
+                           if crux.variable in loads[sid])
     return out
 
 
@@ -121,20 +122,21 @@ def data_quality(library: Library, answers) -> dict:
     (one raising the crux's belief, one lowering it); ``pairs`` names them.
     """
     answers = dict(answers)
+    statement = {s.id: s for s in library.statements}
     flags = []
     if not answers:
         flags.append("blank")
     elif not evidence_status(library, answers)["enough"]:
         flags.append("sparse")
-    agree = {sid: v for sid, v in answers.items() if library.statement(sid).scale == "agree7"}
-    signs = {library.statement(sid).loads[0].sign for sid in agree}
+    agree = {sid: v for sid, v in answers.items() if statement[sid].scale == "agree7"}
+    signs = {statement[sid].loads[0].sign for sid in agree}
     if len(agree) >= STRAIGHT_LINE_MIN and len(set(agree.values())) == 1 and len(signs) == 2:
         flags.append("straight-lined")
     pairs = []
     for crux in library.seed.cruxes:
         pro, con = [], []
         for sid, v in agree.items():
-            for ld in library.statement(sid).loads:
+            for ld in statement[sid].loads:
                 if ld.variable == crux.variable and v >= 6:
                     (pro if ld.sign > 0 else con).append(sid)
         pairs += [{"crux": crux.id, "for": a, "against": b} for a in pro for b in con]
