@@ -144,6 +144,21 @@ def check_convergence(idata, library: Library, respondent_slice=None,
             "divergences": div}, reasons
 
 
+@contextlib.contextmanager
+def _one_blas_thread(active: bool):
+    """One BLAS thread while the organisation's chains run: each chain is a process of its
+    own, and their matrix-vector products are small, so OpenBLAS's threads only contend
+    (measured ~30x slower on this 2-core machine when two chains each spun two threads).
+    The limit is inherited by the chains' processes, which fork from this one."""
+    if not active:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def import_quietly() -> None:
     """Import ArviZ and PyMC without their start-up notices on the user's terminal, and
     without Numba while ArviZ is imported.
@@ -182,7 +197,8 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
            draws: int | None = None, tune: int | None = None, chains: int | None = None,
            target_accept: float | None = None, retry: bool = True,
            say: Callable[[dict], None] | None = None, hierarchical: bool = False,
-           cores: int = 1, diagnose: bool = True, store=None) -> Posterior:
+           cores: int = 1, diagnose: bool = True, store=None,
+           org_model: str = "auto") -> Posterior:
     """Sample the posterior of the credences for one or more independent respondents.
 
     A run that fails the library's convergence bar is retried once with twice the tuning,
@@ -195,6 +211,13 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
 
     ``store`` (one individual only): where the compiled model is kept between processes
     (:mod:`cruxfit.models.compiled`); the draws are the same with or without it.
+
+    ``org_model`` (``hierarchical`` only): ``"integrated"`` samples the organisation's
+    parameters with the members integrated out (:mod:`cruxfit.models.pooled`) and draws the
+    members afterwards; ``"explicit"`` samples every member's credences with NUTS
+    (:func:`~cruxfit.models.elicitation.build_org_model`); ``"auto"`` takes the integrated
+    model named by the environment variable ``CRUXFIT_ORG_MODEL``, else the explicit one
+    (the integrated model is not yet the default: see benchmarks/experiments/README.md).
     """
     if not diagnose and retry:
         raise ValueError("a retry needs the convergence check: pass retry=False with diagnose=False")
@@ -213,6 +236,20 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
     t_build = t_sample = 0.0
     use_store = store is not None and not hierarchical and obs.n_respondents == 1
     compiled_from = None
+    tabs = None
+    if hierarchical:
+        from cruxfit.models import pooled
+
+        if org_model == "auto":
+            org_model = os.environ.get("CRUXFIT_ORG_MODEL", "explicit")
+        if org_model not in ("integrated", "explicit"):
+            raise ValueError(f"unknown organisation model {org_model!r}")
+        if org_model == "integrated" and not pooled.supported(library):
+            raise ValueError("the integrated organisation model takes components of at most two variables")
+        if org_model == "integrated":
+            t1 = time.perf_counter()
+            tabs = pooled.tables(library, obs)
+            t_tables = time.perf_counter() - t1
     while True:
         attempts += 1
         t1 = time.perf_counter()
@@ -223,6 +260,8 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
                 warnings.simplefilter("ignore")
                 core, where = compiled.get_core(library, obs, store)
             compiled_from = compiled_from or where
+        elif tabs is not None:
+            model = pooled.build_model(library, obs, tabs)
         else:
             model = (build_org_model if hierarchical else build_model)(library, obs)
         t_build += time.perf_counter() - t1
@@ -235,7 +274,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
                     core, library, obs, draws=draws, tune=tune, chains=chains, cores=cores,
                     seed=int(seed) + (attempts - 1) * 7919, target_accept=target_accept)
             else:
-                with model:
+                with model, _one_blas_thread(hierarchical):
                     idata = pm.sample(
                         draws=draws, tune=tune, chains=chains, cores=cores,
                         random_seed=int(seed) + (attempts - 1) * 7919,
@@ -275,7 +314,13 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
         z_obs = (idata.posterior["z_obs"].values.reshape(mu.shape[0], -1)
                  if "z_obs" in idata.posterior else None)
         rng = np.random.default_rng([int(seed), 0x2A])
-        theta = expit(member_log_odds(mu, tau, z_obs, obs, rng))
+        t1 = time.perf_counter()
+        if tabs is not None:
+            log_odds = pooled.draw_members(mu, tau, tabs, rng)
+            theta = expit(log_odds, out=log_odds)  # in place: (draws, members, beliefs)
+        else:
+            theta = expit(member_log_odds(mu, tau, z_obs, obs, rng))
+        t_members = time.perf_counter() - t1
         extra = {"org_theta": expit(mu), "tau": tau}
     else:
         theta = idata.posterior["theta"].values  # (chains, draws, R, V)
@@ -288,6 +333,10 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
                   "ess_tail_min": s.ess_tail_min, "divergences_max": s.divergences_max},
     )
     seconds = {"import": t_import, "build": t_build, "sample": t_sample}
+    if hierarchical:
+        seconds["members"] = t_members
+        if tabs is not None:
+            seconds["tables"] = t_tables
     return Posterior(theta, obs, diag, idata, seconds, compiled_model=compiled_from, **extra)
 
 

@@ -1,0 +1,464 @@
+"""Organisations with the members integrated out (issue 18: organisations of thousands).
+
+The organisation model (:func:`cruxfit.models.elicitation.build_org_model`) gives member
+``r`` log-odds ``x[r, v] ~ Normal(mu[v], tau[v])`` and samples every informed ``x`` with NUTS:
+thousands of parameters for a large organisation, and the funnel between ``tau`` and the
+members' offsets that makes NUTS take small steps. Members are independent given
+``(mu, tau)``, so here each member's credences are integrated out of the likelihood and NUTS
+sees only ``mu`` and ``tau`` (two numbers per belief); the members are drawn afterwards, for
+every posterior draw of ``(mu, tau)``, exactly from their conditional posterior.
+
+Blocks
+    Variables linked by a statement that loads on several of them form a *component*; a
+    member's answers on a component form a *block*, and blocks are independent given
+    ``(mu, tau)``. Components of one or two variables are supported (the bundled library has
+    thirteen of one and one of two); :func:`supported` says whether a library qualifies.
+
+One variable
+    A block's likelihood ``L(x)`` (a product of the same answer terms as
+    :func:`cruxfit.models.elicitation.loglik_matrix`) is tabulated once on a grid of log-odds
+    ``x_0 < ... < x_{G-1}`` (spacing ``h``) and read between grid points by linear
+    interpolation, extended as a constant beyond the ends. Its integral against
+    ``Normal(mu, tau)`` is then exact: ``sum_g L(x_g) W_g(mu, tau)`` with ``W_g`` the normal's
+    mass under the hat function of point ``g`` (closed form in ``erfc`` and the normal
+    density, :func:`hat_weights`). For ``tau`` wider than the spacing this is the trapezoid
+    rule on a smooth integrand (error of order ``exp(-2 pi^2 tau^2 / h^2)``); for ``tau``
+    below it the error is the interpolation's, at most ``h^2 / 8`` times the curvature of
+    ``L``. Members with the same answers on a block share a row.
+
+Two variables
+    ``L(x1, x2) = A(x1) B(x2) C(x1, x2)``: ``A`` and ``B`` hold the answers on one variable
+    only, ``C`` those loading on both. ``C`` is tabulated on the product grid once per
+    distinct set of coupled answers, and all of them are written in one low-rank basis
+    (``C_k ~ U S_k V'``, truncated SVD, checked to 1e-10 of the largest entry), so the
+    integral is ``(A W1)' U S_k V' (B W2)``: a few vectors of rank length per member.
+
+Members afterwards
+    For each draw of ``(mu, tau)`` a member's block is drawn by rejection: propose ``x`` from
+    ``Normal(mu, tau)`` and accept with probability ``L(x) / sup L``, with ``L`` computed
+    exactly from the answers (not from the grid). The accepted draws are exact draws from
+    the member's conditional posterior given that draw of ``(mu, tau)``; with the
+    organisation's draws from NUTS they are draws from the joint posterior.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import logit
+
+from cruxfit.cruxes.library import Library
+from cruxfit.models.elicitation import Observations, ordinal_terms
+
+#: The grid of log-odds on which one-variable likelihoods are tabulated.
+GRID_HALF = 12.0
+GRID_POINTS = 481  # spacing 0.05
+#: The two-variable grid (its product has GRID2_POINTS ** 2 points per coupled pattern).
+GRID2_POINTS = 241  # spacing 0.1
+#: Relative size of the singular values kept in the two-variable basis.
+SVD_TOL = 1e-12
+#: How far beyond the grid the exact likelihood is taken to have reached its limit.
+FAR = 60.0
+
+
+def components(library: Library) -> list[list[int]]:
+    """Groups of variables linked by statements that load on several of them."""
+    index = {v: i for i, v in enumerate(library.variable_ids)}
+    parent = list(range(len(index)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for s in library.statements:
+        ids = [index[ld.variable] for ld in s.loads]
+        for j in ids[1:]:
+            parent[find(j)] = find(ids[0])
+    groups: dict[int, list[int]] = {}
+    for i in range(len(index)):
+        groups.setdefault(find(i), []).append(i)
+    return sorted(groups.values())
+
+
+def supported(library: Library) -> bool:
+    """Whether every component has one or two variables (what this model integrates)."""
+    return all(len(c) <= 2 for c in components(library))
+
+
+# ----------------------------------------------------------------------------- likelihood
+
+
+@dataclass
+class Answers:
+    """Some answers as arrays: loads (n, V), and the terms of their log-likelihood."""
+
+    load: np.ndarray
+    ordinal: np.ndarray
+    eta_scale: np.ndarray  # discrimination * precision (ordinal)
+    lo: np.ndarray
+    hi: np.ndarray
+    gap: np.ndarray
+    y: np.ndarray  # log-odds answer (probability)
+    sd: np.ndarray  # its standard deviation (probability)
+
+    def loglik(self, x: np.ndarray) -> np.ndarray:
+        """Sum of the answers' log-likelihoods at log-odds ``x`` (..., V): shape (...)."""
+        score = x @ self.load.T  # (..., n)
+        out = np.zeros(score.shape[:-1])
+        o = self.ordinal
+        if o.any():
+            eta = self.eta_scale[o] * score[..., o]
+            out += (-np.logaddexp(0.0, eta - self.hi[o]) - np.logaddexp(0.0, self.lo[o] - eta)
+                    + self.gap[o]).sum(axis=-1)
+        if (~o).any():
+            z = (self.y[~o] - score[..., ~o]) / self.sd[~o]
+            out += (-0.5 * z ** 2 - np.log(self.sd[~o] * np.sqrt(2 * np.pi))).sum(axis=-1)
+        return out
+
+
+def answers_of(settings, obs: Observations, rows: np.ndarray, cols: list[int]) -> Answers:
+    """The answers ``rows`` of ``obs`` with their loads restricted to variables ``cols``."""
+    rows = np.asarray(rows, dtype=int)
+    prec = obs.precisions()[rows]
+    ordinal = obs.ordinal[rows]
+    n = len(rows)
+    lo, hi, gap = np.zeros(n), np.zeros(n), np.zeros(n)
+    if ordinal.any():
+        k = obs.value[rows][ordinal].astype("int64")
+        lo[ordinal], hi[ordinal], gap[ordinal] = ordinal_terms(settings.cutpoints, k, prec[ordinal])
+    y = np.zeros(n)
+    if (~ordinal).any():
+        y[~ordinal] = logit(obs.value[rows][~ordinal])
+    return Answers(load=obs.load[rows][:, cols], ordinal=ordinal,
+                   eta_scale=settings.discrimination * prec, lo=lo, hi=hi, gap=gap, y=y,
+                   sd=settings.sd_logit / prec)
+
+
+def _sup_one(ans: Answers) -> float:
+    """An upper bound on ``sup_x log L(x)`` for a one-variable block, tight to ~1e-7.
+
+    ``log L`` is concave, so its maximum lies within one coarse step of the best point of a
+    coarse grid; a fine grid around that point leaves a gap of at most ``k step^2 / 8``, with
+    ``k`` a bound on ``|d^2 log L / dx^2|`` (each ordinal answer's two logistic terms curve
+    by at most (s w)^2 / 4 each, a probability answer's by w^2 / sd^2). Beyond ``FAR`` every
+    term has reached its limit to far below that gap.
+    """
+    coarse = np.linspace(-FAR, FAR, 481)  # step 0.25
+    best = coarse[int(np.argmax(ans.loglik(coarse[:, None])))]
+    fine = np.linspace(best - 0.25, best + 0.25, 201)  # step 0.0025
+    w = ans.load[:, 0]
+    o = ans.ordinal
+    k = float(np.sum((ans.eta_scale[o] * w[o]) ** 2) / 2 + np.sum((w[~o] / ans.sd[~o]) ** 2))
+    return float(ans.loglik(fine[:, None]).max()) + k * 0.0025 ** 2 / 8
+
+
+def _sup_terms(ans: Answers) -> float:
+    """An upper bound on ``sup log L`` as the sum of each answer's own supremum: an ordinal
+    category's probability is largest midway between its cutpoints (1 for the end
+    categories), a probability answer's density at its centre."""
+    o = ans.ordinal
+    mid = np.where(np.isfinite(ans.lo + ans.hi), (ans.lo + ans.hi) / 2, 0.0)
+    end = (np.abs(ans.lo) > 100) | (np.abs(ans.hi) > 100)
+    top = np.where(end, 0.0, -np.logaddexp(0.0, mid - ans.hi) - np.logaddexp(0.0, ans.lo - mid) + ans.gap)
+    return float(np.sum(top[o]) + np.sum(-np.log(ans.sd[~o] * np.sqrt(2 * np.pi))))
+
+
+@dataclass
+class OneBlock:
+    """One variable: distinct likelihood rows on the grid and who has which."""
+
+    var: int
+    table: np.ndarray  # (U, G) likelihood, each row divided by its largest value
+    count: np.ndarray  # (U,) members with that row
+    row_of: np.ndarray  # (R,) row of each member, -1 if the member has no answer here
+    answers: list  # (U,) Answers of each row
+    sup: np.ndarray  # (U,) sup of log L (exact answers), for drawing members
+
+
+@dataclass
+class TwoBlock:
+    """Two coupled variables, in the low-rank form described in the module docstring."""
+
+    vars: tuple[int, int]
+    a_table: np.ndarray  # (nA, G2) answers on the first variable only
+    b_table: np.ndarray  # (nB, G2) on the second only
+    U: np.ndarray  # (G2, R1)
+    V: np.ndarray  # (G2, R2)
+    S: np.ndarray  # (nC, R1, R2)
+    rows: np.ndarray  # (U, 3) indices into a, b, S per distinct block
+    count: np.ndarray
+    row_of: np.ndarray
+    answers: list
+    sup: np.ndarray
+    basis_error: float  # largest |C_k - U S_k V'| over the largest |C_k|
+
+
+@dataclass
+class Tables:
+    grid: np.ndarray
+    grid2: np.ndarray
+    one: list[OneBlock] = field(default_factory=list)
+    two: list[TwoBlock] = field(default_factory=list)
+    n_respondents: int = 0
+    n_variables: int = 0
+
+
+def _subset(ans: Answers, sel: np.ndarray, cols) -> Answers:
+    return Answers(load=ans.load[sel][:, cols], ordinal=ans.ordinal[sel], eta_scale=ans.eta_scale[sel],
+                   lo=ans.lo[sel], hi=ans.hi[sel], gap=ans.gap[sel], y=ans.y[sel], sd=ans.sd[sel])
+
+
+def _restrict(ans: Answers, j: int) -> Answers:
+    """The answers that load on variable ``j`` of the block only."""
+    on = ans.load != 0
+    return _subset(ans, on[:, j] & (on.sum(axis=1) == 1), [j])
+
+
+def _coupled(ans: Answers) -> Answers:
+    on = ans.load != 0
+    return _subset(ans, on.sum(axis=1) > 1, list(range(ans.load.shape[1])))
+
+
+def _member_rows(obs: Observations, comp: list[int]) -> dict[int, np.ndarray]:
+    """Per member, the indices of their answers whose statements load inside ``comp``."""
+    inside = (obs.load[:, comp] != 0).any(axis=1)
+    out: dict[int, list[int]] = {}
+    for i in np.flatnonzero(inside):
+        out.setdefault(int(obs.respondent[i]), []).append(int(i))
+    return {r: np.array(v) for r, v in out.items()}
+
+
+def _key(obs: Observations, rows: np.ndarray) -> tuple:
+    prec = obs.precisions()
+    return tuple(sorted((obs.statement[i], float(obs.value[i]), float(prec[i])) for i in rows))
+
+
+def _normalised(logl: np.ndarray) -> np.ndarray:
+    return np.exp(logl - logl.max(axis=-1, keepdims=True))
+
+
+def tables(library: Library, obs: Observations) -> Tables:
+    """Everything the integrated likelihood needs, computed once from the answers."""
+    settings = library.settings
+    grid = np.linspace(-GRID_HALF, GRID_HALF, GRID_POINTS)
+    grid2 = np.linspace(-GRID_HALF, GRID_HALF, GRID2_POINTS)
+    R, V = obs.n_respondents, obs.load.shape[1]
+    out = Tables(grid=grid, grid2=grid2, n_respondents=R, n_variables=V)
+    for comp in components(library):
+        by_member = _member_rows(obs, comp)
+        if len(comp) == 1:
+            out.one.append(_one_block(settings, obs, comp[0], by_member, grid, R))
+        elif len(comp) == 2:
+            out.two.append(_two_block(settings, obs, comp, by_member, grid2, R))
+        else:
+            raise ValueError("the integrated organisation model takes components of at most "
+                             "two variables")
+    return out
+
+
+def _one_block(settings, obs, var, by_member, grid, R) -> OneBlock:
+    keys: dict[tuple, int] = {}
+    row_of = np.full(R, -1, dtype=int)
+    answers, counts = [], []
+    for r, rows in by_member.items():
+        k = _key(obs, rows)
+        if k not in keys:
+            keys[k] = len(answers)
+            answers.append(answers_of(settings, obs, rows, [var]))
+            counts.append(0)
+        row_of[r] = keys[k]
+        counts[keys[k]] += 1
+    table = (np.stack([_normalised(a.loglik(grid[:, None])) for a in answers])
+             if answers else np.zeros((0, len(grid))))
+    sup = np.array([_sup_one(a) for a in answers])
+    return OneBlock(var, table, np.array(counts, dtype=float), row_of, answers, sup)
+
+
+def _two_block(settings, obs, comp, by_member, grid, R) -> TwoBlock:
+    v1, v2 = comp
+    G = len(grid)
+    xx = np.stack(np.meshgrid(grid, grid, indexing="ij"), axis=-1)  # (G, G, 2)
+    a_keys: dict[tuple, int] = {(): 0}
+    b_keys: dict[tuple, int] = {(): 0}
+    c_keys: dict[tuple, int] = {(): 0}
+    a_rows, b_rows, c_mats = [np.ones(G)], [np.ones(G)], [np.ones((G, G))]
+    keys: dict[tuple, int] = {}
+    rows, counts, answers = [], [], []
+    row_of = np.full(R, -1, dtype=int)
+    for r, idx in by_member.items():
+        on = obs.load[idx][:, comp] != 0
+        parts = {"a": idx[on[:, 0] & ~on[:, 1]], "b": idx[~on[:, 0] & on[:, 1]],
+                 "c": idx[on[:, 0] & on[:, 1]]}
+        trip = []
+        for name, store, tabs in (("a", a_keys, a_rows), ("b", b_keys, b_rows), ("c", c_keys, c_mats)):
+            k = _key(obs, parts[name])
+            if k not in store:
+                store[k] = len(tabs)
+                if name == "a":
+                    tabs.append(_normalised(answers_of(settings, obs, parts[name], [v1]).loglik(grid[:, None])))
+                elif name == "b":
+                    tabs.append(_normalised(answers_of(settings, obs, parts[name], [v2]).loglik(grid[:, None])))
+                else:
+                    ll = answers_of(settings, obs, parts[name], comp).loglik(xx)
+                    tabs.append(np.exp(ll - ll.max()))
+            trip.append(store[k])
+        k = tuple(trip)
+        if k not in keys:
+            keys[k] = len(rows)
+            rows.append(trip)
+            counts.append(0)
+            answers.append(answers_of(settings, obs, idx, comp))
+        row_of[r] = keys[k]
+        counts[keys[k]] += 1
+    C = np.stack(c_mats)  # (nC, G, G)
+    cols = np.concatenate(list(C), axis=1)  # (G, nC G)
+    u, s, _ = np.linalg.svd(cols, full_matrices=False)
+    U = u[:, s > SVD_TOL * s[0]]
+    stacked = np.concatenate(list(C), axis=0)  # (nC G, G)
+    _, s2, vt = np.linalg.svd(stacked, full_matrices=False)
+    Vb = vt[s2 > SVD_TOL * s2[0]].T
+    S = U.T @ C @ Vb  # (nC, R1, R2)
+    err = float(np.max(np.abs(U @ S @ Vb.T - C)) / np.max(np.abs(C)))
+    if err > 1e-9:
+        raise ValueError(f"the two-variable basis is not accurate enough ({err:.1e})")
+    # Rejection bound: the first variable's answers at their best, the second's at theirs,
+    # and each coupled answer at its own best (a looser bound only costs proposals).
+    sup = np.array([_sup_one(_restrict(a, 0)) + _sup_one(_restrict(a, 1)) + _sup_terms(_coupled(a))
+                    for a in answers])
+    return TwoBlock(vars=(v1, v2), a_table=np.stack(a_rows), b_table=np.stack(b_rows), U=U, V=Vb,
+                    S=S, rows=np.array(rows, dtype=int).reshape(-1, 3),
+                    count=np.array(counts, dtype=float), row_of=row_of, answers=answers,
+                    sup=sup, basis_error=err)
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+def hat_weights(mu, tau, grid: np.ndarray, xp):
+    """Mass of Normal(mu, tau) under each grid point's hat function (linear interpolation,
+    the end points' hats extended to infinity). ``xp`` is numpy or pytensor.tensor; ``mu``
+    and ``tau`` are scalars or, with numpy, arrays broadcasting against a trailing grid axis.
+
+    Sums to one. Differences of the normal's distribution function are taken on the side of
+    the tail they lie in (``erfc``), so far-out cells keep their relative precision.
+    """
+    h = float(grid[1] - grid[0])
+    # Linear interpolation smooths like a kernel of variance h^2 / 6: give the normal that
+    # much less variance where it has it (tau_q^2 = tau^4 / (tau^2 + h^2 / 6)).
+    tau = tau ** 2 / xp.sqrt(tau ** 2 + h ** 2 / 6.0)
+    a = (grid - mu) / tau
+    if xp is np:
+        from scipy.special import erfc
+    else:
+        erfc = xp.erfc
+    lower = 0.5 * erfc(-a / np.sqrt(2.0))  # Phi(a)
+    upper = 0.5 * erfc(a / np.sqrt(2.0))  # 1 - Phi(a)
+    dens = xp.exp(-0.5 * a ** 2) / np.sqrt(2.0 * np.pi)
+    a0 = a[..., :-1]
+    mass = xp.where(a0 > 0, upper[..., :-1] - upper[..., 1:], lower[..., 1:] - lower[..., :-1])
+    rising = ((mu - grid[:-1]) * mass - tau * (dens[..., 1:] - dens[..., :-1])) / h
+    falling = mass - rising
+    zero = xp.zeros_like(a[..., :1])
+    w = xp.concatenate([falling, zero], axis=-1) + xp.concatenate([zero, rising], axis=-1)
+    ends = xp.concatenate([lower[..., :1], xp.zeros_like(a[..., 1:-1]), upper[..., -1:]], axis=-1)
+    return w + ends
+
+
+def loglik(mu, tau, tabs: Tables, xp):
+    """The members' integrated log-likelihood (up to a constant) at ``(mu, tau)``.
+
+    The hat weights of every one-variable block come from one (blocks x grid) computation,
+    so the compiled graph has a few large operations rather than many small ones.
+    """
+    total = 0.0
+    ones = [b for b in tabs.one if len(b.count)]
+    if ones:
+        idx = np.array([b.var for b in ones])
+        w = hat_weights(mu[idx][:, None], tau[idx][:, None], tabs.grid, xp)  # (blocks, G)
+        for i, b in enumerate(ones):
+            total = total + xp.sum(b.count * xp.log(xp.dot(b.table, w[i])))
+    for b in tabs.two:
+        idx = np.array(b.vars)
+        w = hat_weights(mu[idx][:, None], tau[idx][:, None], tabs.grid2, xp)  # (2, G2)
+        alpha = xp.dot(b.a_table * w[0], b.U)  # (nA, R1)
+        beta = xp.dot(b.b_table * w[1], b.V)  # (nB, R2)
+        for k in range(b.S.shape[0]):
+            sel = np.flatnonzero(b.rows[:, 2] == k)
+            if not len(sel):
+                continue
+            t = xp.dot(alpha[b.rows[sel, 0]], b.S[k])  # (n, R2)
+            m = xp.sum(t * beta[b.rows[sel, 1]], axis=1)
+            total = total + xp.sum(b.count[sel] * xp.log(m))
+    return total
+
+
+def build_model(library: Library, obs: Observations, tabs: Tables | None = None):
+    """NUTS over the organisation's ``mu`` and ``tau`` only; the same priors as
+    :func:`cruxfit.models.elicitation.build_org_model`."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    settings = library.settings
+    tabs = tabs or tables(library, obs)
+    means = np.array([v.prior.mean for v in library.variables])
+    coords = {"variable": list(library.variable_ids)}
+    with pm.Model(coords=coords) as model:
+        mu = pm.Normal("mu", mu=logit(means), sigma=settings.org_mean_sd, dims="variable")
+        tau = pm.HalfNormal("tau", sigma=settings.org_spread_sd, dims="variable")
+        pm.Potential("members", loglik(mu, tau, tabs, pt))
+    return model
+
+
+# ----------------------------------------------------------------------------- members
+
+
+#: Safety margin on ``sup log L`` for the rejection step (the optimiser's tolerance).
+SUP_MARGIN = 1e-6
+
+
+def draw_members(mu: np.ndarray, tau: np.ndarray, tabs: Tables, rng: np.random.Generator,
+                 chunk: int = 400_000) -> np.ndarray:
+    """Members' log-odds draws (D, R, V) given the organisation's draws ``mu``, ``tau`` (D, V).
+
+    Variables a member did not answer on are drawn from ``Normal(mu, tau)``; answered
+    blocks by rejection from that same normal (see the module docstring).
+    """
+    D, V = mu.shape
+    R = tabs.n_respondents
+    x = rng.standard_normal((D, R, V))  # in place below: this array is the largest one
+    x *= tau[:, None, :]
+    x += mu[:, None, :]
+    for b in tabs.one:
+        _reject(x, mu, tau, [b.var], b.row_of, b.answers, b.sup, rng, chunk)
+    for b in tabs.two:
+        _reject(x, mu, tau, list(b.vars), b.row_of, b.answers, b.sup, rng, chunk)
+    return x
+
+
+def _reject(x, mu, tau, cols, row_of, answers, sup, rng, chunk) -> None:
+    """Replace ``x[:, r, cols]`` of every member with answers here by accepted draws."""
+    D = mu.shape[0]
+    for row, ans in enumerate(answers):
+        members = np.flatnonzero(row_of == row)
+        if not len(members):
+            continue
+        # Every (draw, member) pair of this row still waiting for an accepted proposal.
+        d_idx = np.repeat(np.arange(D), len(members))
+        r_idx = np.tile(members, D)
+        bound = sup[row] + SUP_MARGIN
+        while len(d_idx):
+            take = slice(0, min(chunk, len(d_idx)))
+            d, r = d_idx[take], r_idx[take]
+            prop = mu[d][:, cols] + tau[d][:, cols] * rng.standard_normal((len(d), len(cols)))
+            ll = ans.loglik(prop) - bound
+            if np.any(ll > 0):  # the bound must hold, or the draws would be biased
+                raise ArithmeticError("a member's likelihood exceeded its computed maximum")
+            ok = np.log(rng.random(len(d))) < ll
+            for j, c in enumerate(cols):
+                x[d[ok], r[ok], c] = prop[ok, j]
+            keep = ~ok
+            d_idx = np.concatenate([d[keep], d_idx[take.stop:]])
+            r_idx = np.concatenate([r[keep], r_idx[take.stop:]])
