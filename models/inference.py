@@ -280,6 +280,8 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
                         random_seed=int(seed) + (attempts - 1) * 7919,
                         target_accept=target_accept, progressbar=False,
                         compute_convergence_checks=False, return_inferencedata=True,
+                        **({"init": os.environ.get("CRUXFIT_ORG_INIT", "jitter+adapt_diag")}
+                           if tabs is not None else {}),
                     )
         # PyMC stops quietly on Ctrl-C and returns the draws it has: never analyse those.
         if interrupted["flag"]:

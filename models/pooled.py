@@ -347,8 +347,12 @@ def hat_weights(mu, tau, grid: np.ndarray, xp):
     """
     h = float(grid[1] - grid[0])
     # Linear interpolation smooths like a kernel of variance h^2 / 6: give the normal that
-    # much less variance where it has it (tau_q^2 = tau^4 / (tau^2 + h^2 / 6)).
-    tau = tau ** 2 / xp.sqrt(tau ** 2 + h ** 2 / 6.0)
+    # much less variance where it has it. Below about h the normal is kept at least h / 2
+    # wide (a smooth maximum), or the interpolant's corners at the grid points would show
+    # as ripples of period h in the likelihood, which NUTS's steps trip over: spreads under
+    # ~0.65 h (0.03 log-odds) are not resolved.
+    a_, b_ = tau ** 2 - h ** 2 / 6.0, h ** 2 / 4.0
+    tau = xp.sqrt((a_ + b_ + xp.sqrt((a_ - b_) ** 2 + b_ ** 2)) / 2.0)
     a = (grid - mu) / tau
     if xp is np:
         from scipy.special import erfc
@@ -385,12 +389,16 @@ def loglik(mu, tau, tabs: Tables, xp):
         w = hat_weights(mu[idx][:, None], tau[idx][:, None], tabs.grid2, xp)  # (2, G2)
         alpha = xp.dot(b.a_table * w[0], b.U)  # (nA, R1)
         beta = xp.dot(b.b_table * w[1], b.V)  # (nB, R2)
+        # Every (first-variable row, second-variable row) pair's integral for pattern k is
+        # one small matrix (nA x nB); a member reads one entry of it. Gathering single
+        # entries keeps the gradient's scatter cheap (gathering rows of alpha was not).
+        nb = b.b_table.shape[0]
         for k in range(b.S.shape[0]):
             sel = np.flatnonzero(b.rows[:, 2] == k)
             if not len(sel):
                 continue
-            t = xp.dot(alpha[b.rows[sel, 0]], b.S[k])  # (n, R2)
-            m = xp.sum(t * beta[b.rows[sel, 1]], axis=1)
+            pairs = xp.dot(alpha, xp.dot(b.S[k], beta.T))  # (nA, nB)
+            m = pairs.flatten()[b.rows[sel, 0] * nb + b.rows[sel, 1]]
             total = total + xp.sum(b.count[sel] * xp.log(m))
     return total
 
@@ -407,8 +415,13 @@ def build_model(library: Library, obs: Observations, tabs: Tables | None = None)
     coords = {"variable": list(library.variable_ids)}
     with pm.Model(coords=coords) as model:
         mu = pm.Normal("mu", mu=logit(means), sigma=settings.org_mean_sd, dims="variable")
-        tau = pm.HalfNormal("tau", sigma=settings.org_spread_sd, dims="variable")
-        pm.Potential("members", loglik(mu, tau, tabs, pt))
+        # tau = |s| with s ~ Normal(0, sd) is the same HalfNormal prior. The likelihood
+        # depends on tau only through tau^2, so NUTS moves on s without the log
+        # transform's long tail towards tau = 0, the shape that a belief members barely
+        # disagree on has (and that made trajectories long and tail ESS short).
+        signed = pm.Normal("tau_signed", 0.0, sigma=settings.org_spread_sd, dims="variable")
+        pm.Deterministic("tau", pt.abs(signed), dims="variable")
+        pm.Potential("members", loglik(mu, signed, tabs, pt))
     return model
 
 
@@ -420,7 +433,7 @@ SUP_MARGIN = 1e-6
 
 
 def draw_members(mu: np.ndarray, tau: np.ndarray, tabs: Tables, rng: np.random.Generator,
-                 chunk: int = 400_000) -> np.ndarray:
+                 chunk: int = 500_000) -> np.ndarray:
     """Members' log-odds draws (D, R, V) given the organisation's draws ``mu``, ``tau`` (D, V).
 
     Variables a member did not answer on are drawn from ``Normal(mu, tau)``; answered
@@ -432,33 +445,146 @@ def draw_members(mu: np.ndarray, tau: np.ndarray, tabs: Tables, rng: np.random.G
     x *= tau[:, None, :]
     x += mu[:, None, :]
     for b in tabs.one:
-        _reject(x, mu, tau, [b.var], b.row_of, b.answers, b.sup, rng, chunk)
+        _reject(x, mu, tau, [b.var], b.row_of, _Padded.of(b.answers, 1), rng, chunk, tabs.grid)
     for b in tabs.two:
-        _reject(x, mu, tau, list(b.vars), b.row_of, b.answers, b.sup, rng, chunk)
+        _reject(x, mu, tau, list(b.vars), b.row_of, _Padded.of(b.answers, 2), rng, chunk)
     return x
 
 
-def _reject(x, mu, tau, cols, row_of, answers, sup, rng, chunk) -> None:
-    """Replace ``x[:, r, cols]`` of every member with answers here by accepted draws."""
+@dataclass
+class _Padded:
+    """The answers of every distinct row of a block, padded to the same count, so that the
+    likelihood of many members' proposals is computed in one pass."""
+
+    load: np.ndarray  # (U, n, k)
+    ordinal: np.ndarray  # (U, n)
+    valid: np.ndarray
+    eta_scale: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    gap: np.ndarray
+    y: np.ndarray
+    sd: np.ndarray
+
+    @classmethod
+    def of(cls, answers: list, k: int) -> _Padded:
+        U, n = len(answers), max((len(a.ordinal) for a in answers), default=0)
+        out = cls(load=np.zeros((U, n, k)), ordinal=np.zeros((U, n), bool),
+                  valid=np.zeros((U, n), bool), eta_scale=np.ones((U, n)), lo=np.full((U, n), -1.0),
+                  hi=np.ones((U, n)), gap=np.zeros((U, n)), y=np.zeros((U, n)), sd=np.ones((U, n)))
+        for u, a in enumerate(answers):
+            m = len(a.ordinal)
+            out.load[u, :m] = a.load
+            out.valid[u, :m] = True
+            for name in ("ordinal", "eta_scale", "lo", "hi", "gap", "y", "sd"):
+                getattr(out, name)[u, :m] = getattr(a, name)
+        return out
+
+    def derivatives(self, rows: np.ndarray, x: np.ndarray):
+        """Log-likelihood, gradient (m, k) and Hessian (m, k, k) of rows' answers at ``x``."""
+        from scipy.special import expit
+
+        load = self.load[rows]
+        score = np.einsum("mnk,mk->mn", load, x)
+        es = self.eta_scale[rows]
+        eta = es * score
+        up, down = expit(eta - self.hi[rows]), expit(self.lo[rows] - eta)
+        sd = self.sd[rows]
+        o, valid = self.ordinal[rows], self.valid[rows]
+        d1 = np.where(o, es * (down - up), (self.y[rows] - score) / sd ** 2)
+        d2 = np.where(o, -es ** 2 * (up * (1 - up) + down * (1 - down)), -1.0 / sd ** 2)
+        d1, d2 = np.where(valid, d1, 0.0), np.where(valid, d2, 0.0)
+        g = np.einsum("mn,mnk->mk", d1, load)
+        H = np.einsum("mn,mnk,mnl->mkl", d2, load, load)
+        return self.loglik(rows, x), g, H
+
+    def loglik(self, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Log-likelihood of row ``rows[i]``'s answers at ``x[i]`` (m, k): shape (m,)."""
+        score = np.einsum("mnk,mk->mn", self.load[rows], x)
+        eta = self.eta_scale[rows] * score
+        ordinal = (-np.logaddexp(0.0, eta - self.hi[rows]) - np.logaddexp(0.0, self.lo[rows] - eta)
+                   + self.gap[rows])
+        sd = self.sd[rows]
+        z = (self.y[rows] - score) / sd
+        prob = -0.5 * z ** 2 - np.log(sd * np.sqrt(2 * np.pi))
+        terms = np.where(self.ordinal[rows], ordinal, prob)
+        return np.where(self.valid[rows], terms, 0.0).sum(axis=1)
+
+
+def _tangent(padded: _Padded, rows, mu, tau, steps: int = 3):
+    """Near the mode of each item's conditional (Newton from ``mu``): the point ``x0``, and
+    ``log L`` and its gradient there. Any point gives a valid bound (see :func:`_reject`);
+    the mode gives the best acceptance."""
+    x = mu.copy()
+    k = x.shape[1]
+    eye = np.eye(k)
+    for _ in range(steps):
+        _, g, H = padded.derivatives(rows, x)
+        grad = g - (x - mu) / tau ** 2
+        hess = H - eye[None] / (tau ** 2)[:, :, None]
+        x = x - np.linalg.solve(hess, grad[..., None])[..., 0]
+    ll, g, _ = padded.derivatives(rows, x)
+    return x, ll, g
+
+
+class _GridTangents:
+    """Exact ``log L`` and its slope at every grid point for each row of a one-variable
+    block, with each row's mode and curvature: an item's tangent point is the grid point
+    nearest the mode of a normal approximation of its conditional, read from the table."""
+
+    def __init__(self, padded: _Padded, grid: np.ndarray):
+        U, G = padded.load.shape[0], len(grid)
+        rows = np.repeat(np.arange(U), G)
+        xs = np.tile(grid, U)[:, None]
+        ll, g, H = padded.derivatives(rows, xs)
+        self.ll, self.g = ll.reshape(U, G), g.reshape(U, G)
+        best = np.argmax(self.ll, axis=1)
+        self.mode = grid[best]
+        self.curv = np.maximum(-H.reshape(U, G)[np.arange(U), best], 0.0)
+        self.grid, self.h = grid, float(grid[1] - grid[0])
+
+    def at(self, rows, mu, tau):
+        prec = 1.0 / tau[:, 0] ** 2
+        guess = (mu[:, 0] * prec + self.mode[rows] * self.curv[rows]) / (prec + self.curv[rows])
+        j = np.clip(np.rint((guess - self.grid[0]) / self.h).astype(int), 0, len(self.grid) - 1)
+        return self.grid[j][:, None], self.ll[rows, j], self.g[rows, j][:, None]
+
+
+def _reject(x, mu, tau, cols, row_of, padded: _Padded, rng, chunk, grid=None) -> None:
+    """Replace ``x[:, r, cols]`` of every member with answers here by accepted draws.
+
+    ``log L`` is concave, so it lies below its tangent at any point ``x0``:
+    ``L(x) <= L(x0) exp(g (x - x0))``. The bound times ``Normal(mu, tau)`` is a normal
+    shifted to ``mu + tau^2 g``: propose from it and accept with probability
+    ``L(x) / (L(x0) exp(g (x - x0)))``. With ``x0`` near the conditional's mode most
+    proposals are accepted. One-variable blocks read ``x0`` from a table of grid points
+    (``grid``); the coupled pair finds it by Newton steps.
+    """
     D = mu.shape[0]
-    for row, ans in enumerate(answers):
-        members = np.flatnonzero(row_of == row)
-        if not len(members):
-            continue
-        # Every (draw, member) pair of this row still waiting for an accepted proposal.
-        d_idx = np.repeat(np.arange(D), len(members))
-        r_idx = np.tile(members, D)
-        bound = sup[row] + SUP_MARGIN
-        while len(d_idx):
-            take = slice(0, min(chunk, len(d_idx)))
-            d, r = d_idx[take], r_idx[take]
-            prop = mu[d][:, cols] + tau[d][:, cols] * rng.standard_normal((len(d), len(cols)))
-            ll = ans.loglik(prop) - bound
-            if np.any(ll > 0):  # the bound must hold, or the draws would be biased
-                raise ArithmeticError("a member's likelihood exceeded its computed maximum")
-            ok = np.log(rng.random(len(d))) < ll
+    members = np.flatnonzero(row_of >= 0)
+    if not len(members):
+        return
+    tangents = _GridTangents(padded, grid) if grid is not None else None
+    per = max(1, chunk // len(members))
+    for start in range(0, D, per):
+        d_all = np.repeat(np.arange(start, min(D, start + per)), len(members))
+        r_all = np.tile(members, len(d_all) // len(members))
+        rows_all = row_of[r_all]
+        m_all, t_all = mu[d_all][:, cols], tau[d_all][:, cols]
+        if tangents is not None:
+            x0, ll0, g0 = tangents.at(rows_all, m_all, t_all)
+        else:
+            x0, ll0, g0 = _tangent(padded, rows_all, m_all, t_all)
+        centre = m_all + t_all ** 2 * g0
+        pending = np.arange(len(d_all))
+        while len(pending):
+            i = pending
+            prop = centre[i] + t_all[i] * rng.standard_normal((len(i), len(cols)))
+            excess = (padded.loglik(rows_all[i], prop) - ll0[i]
+                      - np.einsum("mk,mk->m", g0[i], prop - x0[i]))
+            if np.any(excess > 1e-9):  # concavity guarantees <= 0 (rounding aside)
+                raise ArithmeticError("a member's likelihood rose above its tangent")
+            ok = np.log(rng.random(len(i))) < excess
             for j, c in enumerate(cols):
-                x[d[ok], r[ok], c] = prop[ok, j]
-            keep = ~ok
-            d_idx = np.concatenate([d[keep], d_idx[take.stop:]])
-            r_idx = np.concatenate([r[keep], r_idx[take.stop:]])
+                x[d_all[i[ok]], r_all[i[ok]], c] = prop[ok, j]
+            pending = i[~ok]

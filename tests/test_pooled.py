@@ -97,6 +97,7 @@ def test_hat_weights_integrate_smooth_functions(mu, tau):
     assert abs(w @ f(grid) / exact - 1) < (1e-5 if tau >= 0.3 else 5e-4)
 
 
+@pytest.mark.slow  # no sampling, but seconds of brute-force integration
 def test_integrated_likelihood_matches_brute_force(small):
     _, tabs = small
     rng = np.random.default_rng(5)
@@ -120,6 +121,7 @@ def test_the_low_rank_basis_is_accurate(small):
     assert two.U.shape[1] < pooled.GRID2_POINTS // 2  # low rank, or the point is lost
 
 
+@pytest.mark.slow  # no sampling, but seconds of brute-force integration
 def test_rejection_bound_is_an_upper_bound_and_tight(small):
     _, tabs = small
     xs = np.linspace(-60, 60, 240001)
@@ -130,6 +132,7 @@ def test_rejection_bound_is_an_upper_bound_and_tight(small):
             assert b.sup[row] - dense < 1e-5
 
 
+@pytest.mark.slow  # no sampling, but seconds of brute-force integration
 def test_member_draws_follow_their_exact_conditional(small):
     """For fixed (mu, tau), a member's draws have the conditional's mean and spread."""
     _, tabs = small
@@ -179,3 +182,37 @@ def test_the_same_seed_gives_the_same_members(small):
     a = pooled.draw_members(mu, tau, tabs, np.random.default_rng(1))
     b = pooled.draw_members(mu, tau, tabs, np.random.default_rng(1))
     assert np.array_equal(a, b)
+
+
+def _mcse_check(a: np.ndarray, b: np.ndarray, k: float = 4.5) -> list[str]:
+    """Parameters (last axis) whose posterior means differ by more than k combined Monte
+    Carlo standard errors (each from its own run's bulk ESS)."""
+    from cruxfit.models.diagnostics import summarise
+
+    out = []
+    ma, mb = a.mean(axis=(0, 1)), b.mean(axis=(0, 1))
+    _, ess_a, _ = summarise(a)
+    _, ess_b, _ = summarise(b)
+    se = np.sqrt(a.var(axis=(0, 1)) / ess_a + b.var(axis=(0, 1)) / ess_b)
+    for j in np.flatnonzero(np.abs(ma - mb) > k * se + 1e-3):
+        out.append(f"{j}: {ma[j]:.3f} vs {mb[j]:.3f} (se {se[j]:.3f})")
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", [10])
+def test_integrated_and_explicit_models_agree(n):
+    """The same posterior for mu, tau and the members' credences, within Monte Carlo error."""
+    from cruxfit.models.inference import sample
+
+    members = _members(n, seed=7)
+    runs = {m: sample(LIB, members, 4, hierarchical=True, org_model=m, cores=1, draws=1000,
+                      tune=1000, target_accept=0.95, retry=False) for m in ("explicit", "integrated")}
+    for m, post in runs.items():
+        assert post.diagnostics.converged, (m, post.diagnostics.to_dict())
+    e, i = runs["explicit"].idata.posterior, runs["integrated"].idata.posterior
+    problems = _mcse_check(e["mu"].values, i["mu"].values) + _mcse_check(e["tau"].values, i["tau"].values)
+    th_e = runs["explicit"].theta.reshape(2, -1, n * len(LIB.variables))
+    th_i = runs["integrated"].theta.reshape(2, -1, n * len(LIB.variables))
+    problems += _mcse_check(th_e, th_i)
+    assert not problems, problems
