@@ -44,8 +44,9 @@ KINDS = ("individual", "organisation")
 PROFILE_KEYS = ("name", "kind", "answers", "fit", "notes", "overrides", "plan")
 ORG_KEYS = ("name", "kind", "respondents", "notes", "overrides")
 MEMBER_KEYS = ("name", "role", "answers", "fit", "notes")
-#: Largest organisation read: the model is measured up to 200 (see benchmarks).
-MAX_RESPONDENTS = 500
+#: Largest organisation read. The integrated organisation model (models/pooled.py) is
+#: measured up to 2,000 members (benchmarks/bench_org.py); time grows about linearly.
+MAX_RESPONDENTS = 5000
 UNSURE = "unsure"
 MAX_NAME = 200
 MAX_NOTES = 20_000

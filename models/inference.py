@@ -8,8 +8,8 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -38,6 +38,7 @@ class Diagnostics:
     attempts: int = 1
     reasons: list[dict] = field(default_factory=list)  # codes; reports/wording.py says them
     criteria: dict = field(default_factory=dict)
+    model: str | None = None  # organisations: "integrated" or "explicit" (see sample)
 
     @property
     def converged(self) -> bool:
@@ -57,6 +58,7 @@ class Diagnostics:
             "attempts": self.attempts,
             "reasons": [dict(r) for r in self.reasons],
             "criteria": dict(self.criteria),
+            **({"model": self.model} if self.model else {}),
         }
 
 
@@ -193,6 +195,21 @@ def _quiet_pymc() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def org_model_for(library: Library, requested: str = "auto") -> str:
+    """Which organisation model runs: ``requested``, or for ``"auto"`` the environment's
+    ``CRUXFIT_ORG_MODEL``, else the integrated model when the library allows it."""
+    from cruxfit.models import pooled
+
+    model = os.environ.get("CRUXFIT_ORG_MODEL", "auto") if requested == "auto" else requested
+    if model == "auto":
+        model = "integrated" if pooled.supported(library) else "explicit"
+    if model not in ("integrated", "explicit"):
+        raise ValueError(f"unknown organisation model {model!r}")
+    if model == "integrated" and not pooled.supported(library):
+        raise ValueError("the integrated organisation model takes components of at most two variables")
+    return model
+
+
 def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
            draws: int | None = None, tune: int | None = None, chains: int | None = None,
            target_accept: float | None = None, retry: bool = True,
@@ -216,8 +233,8 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
     parameters with the members integrated out (:mod:`cruxfit.models.pooled`) and draws the
     members afterwards; ``"explicit"`` samples every member's credences with NUTS
     (:func:`~cruxfit.models.elicitation.build_org_model`); ``"auto"`` takes the integrated
-    model named by the environment variable ``CRUXFIT_ORG_MODEL``, else the explicit one
-    (the integrated model is not yet the default: see benchmarks/experiments/README.md).
+    model named by the environment variable ``CRUXFIT_ORG_MODEL``, else the integrated one
+    when the library allows it (:func:`org_model_for`).
     """
     if not diagnose and retry:
         raise ValueError("a retry needs the convergence check: pass retry=False with diagnose=False")
@@ -240,12 +257,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
     if hierarchical:
         from cruxfit.models import pooled
 
-        if org_model == "auto":
-            org_model = os.environ.get("CRUXFIT_ORG_MODEL", "explicit")
-        if org_model not in ("integrated", "explicit"):
-            raise ValueError(f"unknown organisation model {org_model!r}")
-        if org_model == "integrated" and not pooled.supported(library):
-            raise ValueError("the integrated organisation model takes components of at most two variables")
+        org_model = org_model_for(library, org_model)
         if org_model == "integrated":
             t1 = time.perf_counter()
             tabs = pooled.tables(library, obs)
@@ -333,6 +345,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
         draws=draws, tune=tune, target_accept=target_accept, attempts=attempts, reasons=reasons,
         criteria={"r_hat_max": s.r_hat_max, "ess_bulk_min": s.ess_bulk_min,
                   "ess_tail_min": s.ess_tail_min, "divergences_max": s.divergences_max},
+        model=org_model if hierarchical else None,
     )
     seconds = {"import": t_import, "build": t_build, "sample": t_sample}
     if hierarchical:
@@ -345,7 +358,7 @@ def sample(library: Library, profiles: Sequence[Profile], seed: int, *,
 def compile_dir_is_warm() -> bool:
     """Best guess whether PyTensor's compile cache already holds compiled modules."""
     try:
-        from pytensor.configdefaults import config  # noqa: PLC0415 - heavy import
+        from pytensor.configdefaults import config
     except Exception:  # pragma: no cover
         return True
     path = getattr(config, "compiledir", None)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
+from cruxfit.cruxes.errors import CruxfitError
 from cruxfit.cruxes.library import Library
 from cruxfit.cruxes.profile import Organisation, Profile
 from cruxfit.models.analysis import Analysis, evaluate
@@ -34,8 +35,11 @@ from cruxfit.models.decision import (
     rank_summary,
     verdict_for,
 )
-from cruxfit.models.inference import Posterior, sample
+from cruxfit.models.inference import Posterior, org_model_for, sample
 from cruxfit.models.rounding import json_round as _r
+
+#: The most respondents the explicit model (every member's credences sampled) is run for.
+EXPLICIT_MAX = 500
 
 #: Thinning of draws when explaining why a member's verdict differs (see _why_differs).
 WHY_THIN = 4
@@ -78,13 +82,20 @@ def analyse_organisation(library: Library, org: Organisation, seed: int = 0, *,
                          say: Callable[[str], None] | None = None, **kwargs) -> OrgAnalysis:
     t0 = time.perf_counter()
     kwargs.setdefault("cores", 2)
-    # Strongly informed members make the pooled posterior curved; a smaller step helps.
-    kwargs.setdefault("target_accept", 0.95)
-    # R-hat is checked over every member's credences, hundreds of them in a large
-    # organisation: start with twice the individual draws so that the first run usually
-    # clears the bar instead of paying for a retry as well (the retry doubles again).
-    kwargs.setdefault("draws", 2 * library.settings.draws)
-    kwargs.setdefault("tune", 2 * library.settings.tune)
+    kwargs["org_model"] = org_model_for(library, kwargs.get("org_model", "auto"))
+    if kwargs["org_model"] == "explicit":
+        if len(org.respondents) > EXPLICIT_MAX:
+            raise CruxfitError(f"an organisation of {len(org.respondents)} respondents needs the "
+                               f"integrated model; the explicit one takes at most {EXPLICIT_MAX}")
+        # Strongly informed members make the pooled posterior curved; a smaller step helps.
+        kwargs.setdefault("target_accept", 0.95)
+        # R-hat is checked over every member's credences, hundreds of them in a large
+        # organisation: start with twice the individual draws so that the first run usually
+        # clears the bar instead of paying for a retry as well (the retry doubles again).
+        kwargs.setdefault("draws", 2 * library.settings.draws)
+        kwargs.setdefault("tune", 2 * library.settings.tune)
+    # The integrated model samples two numbers per belief: the library's own settings, as
+    # for one person (the retry doubles them if the run falls short).
     post = sample(library, list(org.respondents), seed, say=say, hierarchical=True, **kwargs)
     t1 = time.perf_counter()
     diag = post.diagnostics.to_dict()

@@ -343,6 +343,9 @@ class Diagnostics(Fixed):
     #: Only in a batch: how many respondents were sampled together in one stacked model
     #: (their R-hat and ESS are this respondent's own).
     stacked_with: Positive = Field(default=None, json_schema_extra={"type": "integer"})
+    #: Only for an organisation: "integrated" (members integrated out, drawn afterwards) or
+    #: "explicit" (every member's credences sampled).
+    model: Literal["integrated", "explicit"] = Field(default=None, json_schema_extra={"type": "string"})
 
 
 class FormLayout(Fixed):

@@ -200,19 +200,28 @@ def _mcse_check(a: np.ndarray, b: np.ndarray, k: float = 4.5) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("n", [10])
+@pytest.mark.parametrize("n", [10, 50])
 def test_integrated_and_explicit_models_agree(n):
-    """The same posterior for mu, tau and the members' credences, within Monte Carlo error."""
+    """The same posterior for mu, tau and the members' credences, within Monte Carlo error.
+
+    The explicit model is the reference: it gets twice the draws, and its R-hat need only be
+    under 1.02 (its funnel between tau and the members' offsets makes the library's 1.01 a
+    coin toss at 2 x 1000 draws); the integrated model must meet the library's bar as run.
+    """
     from cruxfit.models.inference import sample
 
     members = _members(n, seed=7)
-    runs = {m: sample(LIB, members, 4, hierarchical=True, org_model=m, cores=1, draws=1000,
-                      tune=1000, target_accept=0.95, retry=False) for m in ("explicit", "integrated")}
-    for m, post in runs.items():
-        assert post.diagnostics.converged, (m, post.diagnostics.to_dict())
-    e, i = runs["explicit"].idata.posterior, runs["integrated"].idata.posterior
+    explicit = sample(LIB, members, 4, hierarchical=True, org_model="explicit", cores=2,
+                      draws=2000, tune=1000, target_accept=0.95, retry=False)
+    integrated = sample(LIB, members, 4, hierarchical=True, org_model="integrated", cores=2,
+                        retry=False)
+    assert explicit.diagnostics.r_hat_max < 1.02, explicit.diagnostics.to_dict()
+    assert integrated.diagnostics.converged, integrated.diagnostics.to_dict()
+    assert integrated.diagnostics.model == "integrated"
+    e, i = explicit.idata.posterior, integrated.idata.posterior
     problems = _mcse_check(e["mu"].values, i["mu"].values) + _mcse_check(e["tau"].values, i["tau"].values)
-    th_e = runs["explicit"].theta.reshape(2, -1, n * len(LIB.variables))
-    th_i = runs["integrated"].theta.reshape(2, -1, n * len(LIB.variables))
+    V = len(LIB.variables)
+    th_e = explicit.theta.reshape(2, -1, n * V)
+    th_i = integrated.theta.reshape(2, -1, n * V)
     problems += _mcse_check(th_e, th_i)
     assert not problems, problems
