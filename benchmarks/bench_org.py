@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_batch import CLI, make_org_csv, timed  # noqa: E402
+from bench_batch import CLI, make_org_csv, timed
 
 
 def main() -> None:
