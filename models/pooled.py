@@ -511,7 +511,7 @@ class _Padded:
         return np.where(self.valid[rows], terms, 0.0).sum(axis=1)
 
 
-def _tangent(padded: _Padded, rows, mu, tau, steps: int = 12):
+def _tangent(padded: _Padded, rows, mu, tau, steps: int = 5):
     """Near the mode of each item's conditional: the point ``x0``, and ``log L`` and its
     gradient there. Newton's method on the concave ``log L(x) - |x - mu|^2 / (2 tau^2)``
     from ``mu``, each step halved until the objective does not fall (a flat ``log L``
@@ -530,7 +530,7 @@ def _tangent(padded: _Padded, rows, mu, tau, steps: int = 12):
         hess = H - eye[None] / (tau ** 2)[:, :, None]
         step = -np.linalg.solve(hess, grad[..., None])[..., 0]
         scale = np.ones(len(x))
-        for _ in range(30):
+        for _ in range(12):
             trial = x + scale[:, None] * step
             f_trial = objective(trial)
             worse = ~(f_trial >= f)
