@@ -72,6 +72,15 @@ METHOD = "exact-shapley"
 # ----------------------------------------------------------------------------- pure parts
 
 
+def _check_comparable(a, b) -> None:
+    """Refuse two analyses that do not share a crux library and ranked approaches."""
+    lib = a.library
+    if lib.sha256 != b.library.sha256 or lib.variable_ids != b.library.variable_ids:
+        raise ValueError("the two analyses use different crux libraries and cannot be compared")
+    if a.value_model.slugs != b.value_model.slugs:
+        raise ValueError("the two analyses rank different approaches")
+
+
 def shapley(f: np.ndarray) -> np.ndarray:
     """Exact Shapley values from a game given on every coalition.
 
@@ -238,11 +247,8 @@ def compare_analyses(a, b) -> dict:
     Contributions (rounded to 4 decimals with a largest-remainder rule) add up to ``total``.
     """
     lib = a.library
-    if lib.sha256 != b.library.sha256 or lib.variable_ids != b.library.variable_ids:
-        raise ValueError("the two analyses use different crux libraries and cannot be compared")
+    _check_comparable(a, b)
     vm_a, vm_b = a.value_model, b.value_model
-    if vm_a.slugs != vm_b.slugs:
-        raise ValueError("the two analyses rank different approaches")
     n = min(a.theta.shape[0], b.theta.shape[0])
     th_a = np.asarray(a.theta[:n], float)
     th_b = np.asarray(b.theta[:n], float)
@@ -405,11 +411,8 @@ class _MarginGame:
 
     def __init__(self, a, b):
         lib = a.library
-        if lib.sha256 != b.library.sha256 or lib.variable_ids != b.library.variable_ids:
-            raise ValueError("the two analyses use different crux libraries and cannot be compared")
+        _check_comparable(a, b)
         vm_a, vm_b = a.value_model, b.value_model
-        if vm_a.slugs != vm_b.slugs:
-            raise ValueError("the two analyses rank different approaches")
         self.a, self.b, self.library = a, b, lib
         n = min(a.theta.shape[0], b.theta.shape[0])
         self.th_a = np.asarray(a.theta[:n], float)

@@ -34,11 +34,12 @@ Two variables
     integral is ``(A W1)' U S_k V' (B W2)``: a few vectors of rank length per member.
 
 Members afterwards
-    For each draw of ``(mu, tau)`` a member's block is drawn by rejection: propose ``x`` from
-    ``Normal(mu, tau)`` and accept with probability ``L(x) / sup L``, with ``L`` computed
-    exactly from the answers (not from the grid). The accepted draws are exact draws from
-    the member's conditional posterior given that draw of ``(mu, tau)``; with the
-    organisation's draws from NUTS they are draws from the joint posterior.
+    For each draw of ``(mu, tau)`` a member's block is drawn by rejection from a normal
+    bounded by the tangent of the concave ``log L`` at (near) the mode of the member's
+    conditional (:func:`_reject`), with ``L`` computed exactly from the answers (not from
+    the grid). The accepted draws are exact draws from the member's conditional posterior
+    given that draw of ``(mu, tau)``; with the organisation's draws from NUTS they are draws
+    from the joint posterior.
 """
 
 from __future__ import annotations
@@ -545,18 +546,15 @@ def _tangent(padded: _Padded, rows, mu, tau, steps: int = 5):
 
 class _GridTangents:
     """Exact ``log L`` and its slope at every grid point for each row of a one-variable
-    block, with each row's mode and curvature: an item's tangent point is the grid point
-    nearest the mode of a normal approximation of its conditional, read from the table."""
+    block: an item's tangent point is the grid point nearest the mode of its conditional
+    (:meth:`at`), read from the table."""
 
     def __init__(self, padded: _Padded, grid: np.ndarray):
         U, G = padded.load.shape[0], len(grid)
         rows = np.repeat(np.arange(U), G)
         xs = np.tile(grid, U)[:, None]
-        ll, g, H = padded.derivatives(rows, xs)
+        ll, g, _ = padded.derivatives(rows, xs)
         self.ll, self.g = ll.reshape(U, G), g.reshape(U, G)
-        best = np.argmax(self.ll, axis=1)
-        self.mode = grid[best]
-        self.curv = np.maximum(-H.reshape(U, G)[np.arange(U), best], 0.0)
         self.grid, self.h = grid, float(grid[1] - grid[0])
 
     def at(self, rows, mu, tau):
